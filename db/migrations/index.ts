@@ -1,0 +1,9 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m001 from './001_foundation.js';
+
+/** Migrations are imported statically so they run the same under tsx, vitest and a bundle. */
+export const migrations: MigrationProvider = {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return { '001_foundation': m001 };
+  },
+};

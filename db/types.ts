@@ -1,0 +1,95 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The typed database interface. Timestamps are ISO-8601 UTC strings (they sort
+ * correctly as text on both SQLite and PostgreSQL); booleans are 0/1 integers so
+ * the same queries serve both dialects.
+ */
+export interface Database {
+  users: UsersTable;
+  namespaces: NamespacesTable;
+  memberships: MembershipsTable;
+  tokens: TokensTable;
+  audit_events: AuditEventsTable;
+  audit_chain_head: AuditChainHeadTable;
+}
+
+export type RoleName = 'VIEWER' | 'EDITOR' | 'OWNER';
+export type TokenKind = 'API' | 'PERSONAL' | 'SESSION';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  display_name: string | null;
+  password_hash: string | null;
+  is_admin: number;
+  disabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface NamespacesTable {
+  id: string;
+  name: string;
+  display_name: string | null;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MembershipsTable {
+  namespace_id: string;
+  user_id: string;
+  role: RoleName;
+  created_at: string;
+}
+
+/** API tokens, personal access tokens and sessions share one table and one verification path. */
+export interface TokensTable {
+  id: string;
+  kind: TokenKind;
+  name: string | null;
+  description: string | null;
+  namespace_id: string | null;
+  user_id: string | null;
+  created_by: string | null;
+  /** API token: its role. Personal token: its maxRole. Session: null. */
+  role: RoleName | null;
+  admin: number;
+  enabled: number;
+  secret_hash: string;
+  secret_hint: string;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: string | null;
+  secret_rotated_at: string | null;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditEventsTable {
+  seq: Generated<number>;
+  id: string;
+  occurred_at: string;
+  action: string;
+  outcome: 'SUCCESS' | 'DENIED' | 'ERROR';
+  actor_kind: string | null;
+  actor_name: string | null;
+  namespace: string | null;
+  target: string | null;
+  request_id: string;
+  ip_address: string | null;
+  user_agent: string | null;
+  details: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/** One row: the hash of the newest audit event. Updating it serialises writers on every dialect. */
+export interface AuditChainHeadTable {
+  id: number;
+  hash: string;
+  seq: number;
+}

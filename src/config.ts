@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+const positiveInt = (name: string) =>
+  z.coerce.number({ error: `${name} must be a whole number` }).int(`${name} must be a whole number`).positive(`${name} must be positive`);
+
+const httpUrl = (name: string) =>
+  z.url({ protocol: /^https?$/, error: `${name} must be an http(s) URL` }).transform((u) => u.replace(/\/+$/, ''));
+
+const envSchema = z.object({
+  PORT: z.coerce.number({ error: 'PORT must be a port number' }).int().min(0).max(65535, 'PORT must be 0-65535').default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .refine((v) => !v.includes('://') || /^postgres(ql)?:\/\//.test(v), 'DATABASE_URL must be a SQLite file path or postgres://…')
+    .default('./data/scopegate.db'),
+  SCOPEGATE_DATA_DIR: z.string().min(1).default('./data'),
+  SCOPEGATE_MASTER_KEY: z.string().optional(),
+  SCOPEGATE_KEYRING: z.string().optional(),
+  SCOPEGATE_ACTIVE_KEY_ID: z.string().optional(),
+  SCOPEGATE_ADMIN_PASSWORD: z.string().min(12, 'SCOPEGATE_ADMIN_PASSWORD must be at least 12 characters').max(1024).optional(),
+  SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS: positiveInt('SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS').max(3650).optional(),
+  SCOPEGATE_SESSION_TTL_HOURS: positiveInt('SCOPEGATE_SESSION_TTL_HOURS').max(24 * 30).default(12),
+  SCOPEGATE_CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((o) => o.trim()).filter(Boolean) : []))
+    .pipe(z.array(z.url({ error: 'SCOPEGATE_CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com' }))),
+  SCOPEGATE_TOKEN_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  SCOPEGATE_REDIS_URL: z.string().optional(),
+  SCOPEGATE_PROVIDER_TIMEOUT_MS: positiveInt('SCOPEGATE_PROVIDER_TIMEOUT_MS').max(60_000).default(5000),
+  SCOPEGATE_HETZNER_API_URL: httpUrl('SCOPEGATE_HETZNER_API_URL').default('https://api.hetzner.cloud/v1'),
+  SCOPEGATE_OVH_API_URL: httpUrl('SCOPEGATE_OVH_API_URL').optional(),
+  SCOPEGATE_GITHUB_API_URL: httpUrl('SCOPEGATE_GITHUB_API_URL').default('https://api.github.com'),
+  SCOPEGATE_GITLAB_API_URL: httpUrl('SCOPEGATE_GITLAB_API_URL').default('https://gitlab.com/api/v4'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {}
+
+/** Validates the environment once at start; every message names the variable at fault. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,37 @@
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { TokenVerifier } from './auth/verify.js';
+import type { Principal } from './policy.js';
+import type { DB } from './store/db.js';
+import type { Loaders } from './store/loaders.js';
+
+/** What lives as long as the process: configuration, database, logger, token cache. */
+export interface App {
+  config: Config;
+  db: DB;
+  dialect: 'sqlite' | 'postgres';
+  log: Logger;
+  verifier: TokenVerifier;
+  now: () => Date;
+}
+
+/** Who asked and from where; recorded with every audit event and log line. */
+export interface RequestMeta {
+  requestId: string;
+  ipAddress: string | null;
+  userAgent: string | null;
+}
+
+export interface Context extends RequestMeta {
+  app: App;
+  /** Null only for anonymous requests, which may run nothing but `login`. */
+  principal: Principal | null;
+  loaders: Loaders;
+  log: Logger;
+}
+
+/** For resolvers behind a scope that guarantees a principal. */
+export function principalOf(ctx: Context): Principal {
+  if (!ctx.principal) throw new Error('no principal on an authenticated path');
+  return ctx.principal;
+}

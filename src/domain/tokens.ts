@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import { generateSecret, hashSecret, secretHint } from '../auth/secrets.js';
+import { type Context, principalOf } from '../context.js';
+import { isUserPrincipal, roleAtLeast, type Role } from '../policy.js';
+import { type Executor, isUniqueViolation } from '../store/db.js';
+import type { NamespaceRow, TokenRow } from '../store/loaders.js';
+import { badInput, conflict, forbidden, notFound } from './errors.js';
+import { resolveExpiry } from './expiry.js';
+import { mutate } from './mutation.js';
+import { namespaceNamed } from './namespaces.js';
+import { descriptionSchema, nameSchema, parseInput } from './validation.js';
+import { z } from 'zod';
+
+/** Whose token it is: a namespace's API token or a user's personal access token. */
+type TokenOwner = { kind: 'API'; namespace: NamespaceRow } | { kind: 'PERSONAL'; userId: string; username: string };
+
+export const apiTokenResourceName = (namespace: string, name: string) => `namespaces/${namespace}/apitokens/${name}`;
+export const personalTokenResourceName = (username: string, name: string) => `user:${username}/tokens/${name}`;
+
+const resourceName = (owner: TokenOwner, name: string) =>
+  owner.kind === 'API' ? apiTokenResourceName(owner.namespace.name, name) : personalTokenResourceName(owner.username, name);
+
+const auditScope = (owner: TokenOwner, verb: 'create' | 'update' | 'regenerate' | 'revoke', name: string) => ({
+  operation: `${verb}${owner.kind === 'API' ? 'ApiToken' : 'PersonalAccessToken'}` as const,
+  namespace: owner.kind === 'API' ? owner.namespace.name : null,
+  target: resourceName(owner, name),
+});
+
+const MAX_GRACE_SECONDS = 86_400;
+
+export interface TokenWithSecret {
+  token: TokenRow;
+  secret: string;
+}
+
+interface ExpiryFields {
+  expiresAt?: Date | null;
+  expiresInDays?: number | null;
+}
+
+interface NewToken extends ExpiryFields {
+  name: string;
+  description?: string | null;
+  role: Role;
+  admin?: boolean | null;
+  enabled?: boolean | null;
+}
+
+interface TokenChanges {
+  name: string;
+  description?: string | null;
+  enabled?: boolean | null;
+  role?: Role | null;
+  expiresAt?: Date | null;
+  clearExpiry?: boolean | null;
+}
+
+interface Regeneration extends ExpiryFields {
+  name: string;
+  gracePeriodSeconds?: number | null;
+}
+
+const newTokenSchema = z.object({ name: nameSchema, description: descriptionSchema.nullish() });
+const changesSchema = z.object({ description: descriptionSchema.nullish() });
+
+async function findLiveToken(trx: Executor, owner: TokenOwner, name: string): Promise<TokenRow> {
+  let query = trx.selectFrom('tokens').selectAll().where('kind', '=', owner.kind).where('name', '=', name).where('revoked_at', 'is', null);
+  query = owner.kind === 'API' ? query.where('namespace_id', '=', owner.namespace.id) : query.where('user_id', '=', owner.userId);
+  const row = await query.executeTakeFirst();
+  if (!row) throw notFound(owner.kind === 'API' ? `api token ${resourceName(owner, name)}` : `personal access token "${name}"`);
+  return row;
+}
+
+async function issue(ctx: Context, owner: TokenOwner, input: NewToken): Promise<TokenWithSecret> {
+  const { app } = ctx;
+  return mutate(ctx, auditScope(owner, 'create', input.name), async ({ trx, note }) => {
+    const fields = parseInput(newTokenSchema, input);
+    const now = app.now();
+    const expiresAt = resolveExpiry(input, now, app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS);
+    const secret = generateSecret(owner.kind);
+    const creator = principalOf(ctx);
+    const token: TokenRow = {
+      id: randomUUID(),
+      kind: owner.kind,
+      name: fields.name,
+      description: fields.description ?? null,
+      namespace_id: owner.kind === 'API' ? owner.namespace.id : null,
+      user_id: owner.kind === 'PERSONAL' ? owner.userId : null,
+      created_by: isUserPrincipal(creator) ? creator.userId : null,
+      role: input.role,
+      admin: input.admin ? 1 : 0,
+      enabled: input.enabled === false ? 0 : 1,
+      secret_hash: hashSecret(secret),
+      secret_hint: secretHint(secret),
+      previous_secret_hash: null,
+      previous_secret_expires_at: null,
+      secret_rotated_at: null,
+      expires_at: expiresAt,
+      last_used_at: null,
+      revoked_at: null,
+      created_at: now.toISOString(),
+      updated_at: now.toISOString(),
+    };
+    try {
+      await trx.insertInto('tokens').values(token).execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`a token named "${fields.name}" already exists here; choose another name or revoke it first`);
+      throw err;
+    }
+    note({ role: token.role, admin: Boolean(token.admin), enabled: Boolean(token.enabled), expiresAt, hint: token.secret_hint });
+    return { token, secret };
+  });
+}
+
+async function update(ctx: Context, owner: TokenOwner, input: TokenChanges): Promise<TokenRow> {
+  const { app } = ctx;
+  const token = await mutate(ctx, auditScope(owner, 'update', input.name), async ({ trx, note }) => {
+    const current = await findLiveToken(trx, owner, input.name);
+    const fields = parseInput(changesSchema, input);
+    const now = app.now();
+    const maxDays = app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS;
+    const patch: Partial<TokenRow> = {};
+    if (input.description !== undefined) patch.description = fields.description ?? null;
+    if (input.enabled != null) patch.enabled = input.enabled ? 1 : 0;
+    if (input.role != null) patch.role = input.role;
+    if (input.clearExpiry && input.expiresAt != null) throw badInput('input.clearExpiry', 'give either expiresAt or clearExpiry, not both');
+    if (input.expiresAt != null) patch.expires_at = resolveExpiry({ expiresAt: input.expiresAt }, now, maxDays);
+    if (input.clearExpiry) {
+      if (maxDays !== undefined) throw badInput('input.clearExpiry', `refused: this instance requires every token to expire within ${maxDays} days`);
+      patch.expires_at = null;
+    }
+    note({ changed: Object.keys(patch), ...(patch.role ? { role: patch.role } : {}), ...('enabled' in patch ? { enabled: Boolean(patch.enabled) } : {}) });
+    const updated = { ...current, ...patch, updated_at: now.toISOString() };
+    await trx.updateTable('tokens').set({ ...patch, updated_at: updated.updated_at }).where('id', '=', current.id).execute();
+    return updated;
+  });
+  app.verifier.invalidateToken(token.id);
+  return token;
+}
+
+async function regenerate(ctx: Context, owner: TokenOwner, input: Regeneration): Promise<TokenWithSecret> {
+  const { app } = ctx;
+  const result = await mutate(ctx, auditScope(owner, 'regenerate', input.name), async ({ trx, note }) => {
+    const grace = input.gracePeriodSeconds ?? 0;
+    if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
+      throw badInput('input.gracePeriodSeconds', `must be a whole number of seconds from 0 to ${MAX_GRACE_SECONDS}`);
+    }
+    const current = await findLiveToken(trx, owner, input.name);
+    const now = app.now();
+    const expiresAt = resolveExpiry(input, now, app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS, current.expires_at);
+    if (expiresAt !== null && Date.parse(expiresAt) <= now.getTime()) {
+      throw badInput('input.expiresAt', `the token expired at ${expiresAt}: give a new expiresAt or expiresInDays`);
+    }
+    const secret = generateSecret(owner.kind);
+    const patch = {
+      secret_hash: hashSecret(secret),
+      secret_hint: secretHint(secret),
+      previous_secret_hash: grace > 0 ? current.secret_hash : null,
+      previous_secret_expires_at: grace > 0 ? new Date(now.getTime() + grace * 1000).toISOString() : null,
+      secret_rotated_at: now.toISOString(),
+      expires_at: expiresAt,
+      updated_at: now.toISOString(),
+    };
+    await trx.updateTable('tokens').set(patch).where('id', '=', current.id).execute();
+    note({ gracePeriodSeconds: grace, expiresAt, hint: patch.secret_hint });
+    return { token: { ...current, ...patch }, secret };
+  });
+  app.verifier.invalidateToken(result.token.id);
+  return result;
+}
+
+async function revoke(ctx: Context, owner: TokenOwner, name: string): Promise<string> {
+  const { app } = ctx;
+  const token = await mutate(ctx, auditScope(owner, 'revoke', name), async ({ trx }) => {
+    const current = await findLiveToken(trx, owner, name);
+    const now = app.now().toISOString();
+    await trx
+      .updateTable('tokens')
+      .set({ revoked_at: now, enabled: 0, previous_secret_hash: null, previous_secret_expires_at: null, updated_at: now })
+      .where('id', '=', current.id)
+      .execute();
+    return current;
+  });
+  app.verifier.invalidateToken(token.id);
+  return resourceName(owner, name);
+}
+
+// ---------------------------------------------------------------- namespace API tokens
+
+async function apiTokenOwner(ctx: Context, namespace: string): Promise<TokenOwner> {
+  return { kind: 'API', namespace: await namespaceNamed(ctx, namespace) };
+}
+
+/** A token may never get a role above its creator's own effective role. */
+async function assertRoleWithinCaller(ctx: Context, owner: TokenOwner & { kind: 'API' }, role: Role) {
+  const callerRole = await ctx.loaders.roleIn(owner.namespace.id);
+  if (!roleAtLeast(callerRole, role)) {
+    throw forbidden(`role ${role} is above your own role ${callerRole ?? 'none'} in namespace ${owner.namespace.name}`, { neededRole: role });
+  }
+}
+
+export async function createApiToken(ctx: Context, input: NewToken & { namespace: string }) {
+  const owner = (await apiTokenOwner(ctx, input.namespace)) as TokenOwner & { kind: 'API' };
+  await assertRoleWithinCaller(ctx, owner, input.role);
+  return issue(ctx, owner, { ...input, admin: false });
+}
+
+export async function updateApiToken(ctx: Context, input: TokenChanges & { namespace: string }) {
+  const owner = (await apiTokenOwner(ctx, input.namespace)) as TokenOwner & { kind: 'API' };
+  if (input.role) await assertRoleWithinCaller(ctx, owner, input.role);
+  return update(ctx, owner, input);
+}
+
+export async function regenerateApiToken(ctx: Context, input: Regeneration & { namespace: string }) {
+  return regenerate(ctx, await apiTokenOwner(ctx, input.namespace), input);
+}
+
+export async function revokeApiToken(ctx: Context, input: { namespace: string; name: string }) {
+  return revoke(ctx, await apiTokenOwner(ctx, input.namespace), input.name);
+}
+
+// ---------------------------------------------------------------- personal access tokens
+
+function personalOwner(ctx: Context): TokenOwner & { kind: 'PERSONAL' } {
+  const p = principalOf(ctx);
+  if (!isUserPrincipal(p)) throw forbidden('personal access tokens belong to users; this request used a namespace API token');
+  return { kind: 'PERSONAL', userId: p.userId, username: p.username };
+}
+
+export async function createPersonalAccessToken(ctx: Context, input: Omit<NewToken, 'role'> & { maxRole?: Role | null }) {
+  const owner = personalOwner(ctx);
+  const p = principalOf(ctx);
+  const maxRole = input.maxRole ?? 'OWNER';
+  // A personal token cannot mint a wider one than itself.
+  if (p.kind === 'PERSONAL_ACCESS_TOKEN' && !roleAtLeast(p.maxRole, maxRole)) {
+    throw forbidden(`maxRole ${maxRole} is above the maxRole ${p.maxRole} of the token making this request`, { neededRole: maxRole });
+  }
+  if (input.admin && !(p.kind !== 'API_TOKEN' && p.isAdmin)) {
+    throw forbidden('only administrators (acting with administrator rights) may create admin personal access tokens');
+  }
+  return issue(ctx, owner, { ...input, role: maxRole, admin: Boolean(input.admin) });
+}
+
+export const updatePersonalAccessToken = (ctx: Context, input: Omit<TokenChanges, 'role'>) => update(ctx, personalOwner(ctx), input);
+export const regeneratePersonalAccessToken = (ctx: Context, input: Regeneration) => regenerate(ctx, personalOwner(ctx), input);
+export const revokePersonalAccessToken = (ctx: Context, input: { name: string }) => revoke(ctx, personalOwner(ctx), input.name);

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { generateSecret, hashSecret, secretHint } from '../auth/secrets.js';
+import type { App, Context } from '../context.js';
+import { principalOf } from '../context.js';
+import { auditActionOf, isUserPrincipal } from '../policy.js';
+import { type Executor, isUniqueViolation } from '../store/db.js';
+import type { TokenRow, UserRow } from '../store/loaders.js';
+import { actorOf, appendAudit } from './audit.js';
+import { badInput, conflict, DomainError, forbidden, notFound } from './errors.js';
+import { mutate, recordFailure } from './mutation.js';
+import { displayNameSchema, parseInput, passwordSchema, usernameSchema } from './validation.js';
+
+const userTarget = (username: string) => `users/${username}`;
+
+async function userNamed(trx: Executor, username: string): Promise<UserRow> {
+  const user = await trx.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+  if (!user) throw notFound(`user "${username}"`);
+  return user;
+}
+
+async function activeAdminCount(trx: Executor): Promise<number> {
+  const { count } = await trx
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('is_admin', '=', 1)
+    .where('disabled', '=', 0)
+    .executeTakeFirstOrThrow();
+  return Number(count);
+}
+
+async function insertUser(trx: Executor, app: App, fields: { username: string; displayName?: string | null; password?: string; isAdmin: boolean }) {
+  const now = app.now().toISOString();
+  const user: UserRow = {
+    id: randomUUID(),
+    username: fields.username,
+    display_name: fields.displayName ?? null,
+    password_hash: fields.password ? await hashPassword(fields.password) : null,
+    is_admin: fields.isAdmin ? 1 : 0,
+    disabled: 0,
+    created_at: now,
+    updated_at: now,
+  };
+  try {
+    await trx.insertInto('users').values(user).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`user "${fields.username}" already exists`);
+    throw err;
+  }
+  return user;
+}
+
+const createUserSchema = z.object({
+  username: usernameSchema,
+  displayName: displayNameSchema.nullish(),
+  password: passwordSchema,
+  isAdmin: z.boolean().nullish(),
+});
+
+export async function createUser(ctx: Context, input: z.input<typeof createUserSchema>): Promise<UserRow> {
+  return mutate(ctx, { operation: 'createUser', target: userTarget(input.username) }, async ({ trx, note }) => {
+    const fields = parseInput(createUserSchema, input);
+    note({ isAdmin: Boolean(fields.isAdmin) });
+    return insertUser(trx, ctx.app, { ...fields, isAdmin: Boolean(fields.isAdmin) });
+  });
+}
+
+export async function updateUser(
+  ctx: Context,
+  input: { username: string; displayName?: string | null; isAdmin?: boolean | null; disabled?: boolean | null },
+): Promise<UserRow> {
+  const user = await mutate(ctx, { operation: 'updateUser', target: userTarget(input.username) }, async ({ trx, note }) => {
+    const current = await userNamed(trx, input.username);
+    const patch: Partial<UserRow> = {};
+    if (input.displayName !== undefined) {
+      patch.display_name = input.displayName === null ? null : parseInput(displayNameSchema, input.displayName, 'input.displayName');
+    }
+    if (input.isAdmin != null) patch.is_admin = input.isAdmin ? 1 : 0;
+    if (input.disabled != null) patch.disabled = input.disabled ? 1 : 0;
+    const losesAdmin = current.is_admin === 1 && current.disabled === 0 && (patch.is_admin === 0 || patch.disabled === 1);
+    if (losesAdmin && (await activeAdminCount(trx)) === 1) {
+      throw conflict(`${current.username} is the last active administrator: make another user administrator first`);
+    }
+    note({ changed: Object.keys(patch), ...(input.isAdmin != null ? { isAdmin: input.isAdmin } : {}), ...(input.disabled != null ? { disabled: input.disabled } : {}) });
+    const updated = { ...current, ...patch, updated_at: ctx.app.now().toISOString() };
+    await trx.updateTable('users').set({ ...patch, updated_at: updated.updated_at }).where('id', '=', current.id).execute();
+    return updated;
+  });
+  ctx.app.verifier.invalidateUser(user.id);
+  return user;
+}
+
+/** A user changes their own password (with the current one); administrators may set anyone's. */
+export async function setPassword(ctx: Context, input: { username?: string | null; currentPassword?: string | null; newPassword: string }) {
+  const p = principalOf(ctx);
+  if (!isUserPrincipal(p)) throw forbidden('passwords belong to users; this request used a namespace API token');
+  const username = input.username ?? p.username;
+  const self = username === p.username;
+  await mutate(ctx, { operation: 'setPassword', target: userTarget(username) }, async ({ trx, note }) => {
+    if (!self && !p.isAdmin) throw forbidden("only administrators may set another user's password");
+    const newPassword = parseInput(passwordSchema, input.newPassword, 'input.newPassword');
+    const user = await userNamed(trx, username);
+    if (self && !(await verifyPassword(input.currentPassword ?? '', user.password_hash)) && user.password_hash !== null) {
+      throw badInput('input.currentPassword', 'does not match your current password');
+    }
+    const now = ctx.app.now().toISOString();
+    await trx.updateTable('users').set({ password_hash: await hashPassword(newPassword), updated_at: now }).where('id', '=', user.id).execute();
+    // A new password ends every other session of that user.
+    const ended = await trx
+      .updateTable('tokens')
+      .set({ revoked_at: now, updated_at: now })
+      .where('user_id', '=', user.id)
+      .where('kind', '=', 'SESSION')
+      .where('revoked_at', 'is', null)
+      .where('id', '!=', p.tokenId)
+      .executeTakeFirst();
+    note({ endedSessions: Number(ended.numUpdatedRows) });
+  });
+  const user = await ctx.app.db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
+  if (user) ctx.app.verifier.invalidateUser(user.id);
+  return true;
+}
+
+// ---------------------------------------------------------------- sessions
+
+const loginSchema = z.object({ username: z.string().max(100, 'must be at most 100 characters'), password: z.string().max(1024, 'must be at most 1024 characters') });
+
+export async function login(ctx: Context, input: { username: string; password: string }) {
+  const { app } = ctx;
+  const fields = parseInput(loginSchema, input);
+  const user = await app.db.selectFrom('users').selectAll().where('username', '=', fields.username).executeTakeFirst();
+  const ok = await verifyPassword(fields.password, user?.password_hash ?? null);
+  const scope = { operation: 'login', target: userTarget(fields.username) } as const;
+  if (!user || !ok || user.disabled) {
+    const err = new DomainError('UNAUTHENTICATED', user?.disabled && ok ? 'this account is disabled' : 'invalid username or password');
+    await recordFailure(ctx, scope, err);
+    throw err;
+  }
+  const now = app.now();
+  const secret = generateSecret('SESSION');
+  const expiresAt = new Date(now.getTime() + app.config.SCOPEGATE_SESSION_TTL_HOURS * 3_600_000).toISOString();
+  const session: TokenRow = {
+    id: randomUUID(), kind: 'SESSION', name: null, description: null, namespace_id: null, user_id: user.id, created_by: user.id,
+    role: null, admin: 0, enabled: 1, secret_hash: hashSecret(secret), secret_hint: secretHint(secret), previous_secret_hash: null,
+    previous_secret_expires_at: null, secret_rotated_at: null, expires_at: expiresAt, last_used_at: null, revoked_at: null,
+    created_at: now.toISOString(), updated_at: now.toISOString(),
+  };
+  await app.db.transaction().execute(async (trx) => {
+    await trx.insertInto('tokens').values(session).execute();
+    const actor = { kind: 'USER_SESSION' as const, name: `user:${user.username}` };
+    await appendAudit(trx, app.dialect, ctx, actor, { action: auditActionOf('login'), target: scope.target, outcome: 'SUCCESS', details: { hint: session.secret_hint } }, now);
+  });
+  return { token: secret, expiresAt, user };
+}
+
+export async function logout(ctx: Context): Promise<boolean> {
+  const p = principalOf(ctx);
+  await mutate(ctx, { operation: 'logout', target: isUserPrincipal(p) ? userTarget(p.username) : null }, async ({ trx }) => {
+    if (p.kind !== 'USER_SESSION') {
+      throw badInput('logout', `ends a session token; this request used ${p.kind === 'API_TOKEN' ? 'an API token (see revokeApiToken)' : 'a personal access token (see revokePersonalAccessToken)'}`);
+    }
+    const now = ctx.app.now().toISOString();
+    await trx.updateTable('tokens').set({ revoked_at: now, updated_at: now }).where('id', '=', p.tokenId).execute();
+  });
+  ctx.app.verifier.invalidateToken(p.tokenId);
+  return true;
+}
+
+// ---------------------------------------------------------------- first start
+
+/**
+ * On an empty database: the administrator `admin` and a personal access token for it,
+ * returned once so the caller can print it. SCOPEGATE_ADMIN_PASSWORD, when set, is
+ * admin's password so that `login` works from the first start.
+ */
+export async function bootstrapAdmin(app: App): Promise<{ username: string; secret: string } | null> {
+  return app.db.transaction().execute(async (trx) => {
+    const existing = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
+    if (existing) return null;
+    const password = app.config.SCOPEGATE_ADMIN_PASSWORD;
+    const admin = await insertUser(trx, app, { username: 'admin', displayName: 'Administrator', password, isAdmin: true });
+    const now = app.now();
+    const maxDays = app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS;
+    const secret = generateSecret('PERSONAL');
+    await trx
+      .insertInto('tokens')
+      .values({
+        id: randomUUID(), kind: 'PERSONAL', name: 'bootstrap', description: 'Created on first start', namespace_id: null,
+        user_id: admin.id, created_by: admin.id, role: 'OWNER', admin: 1, enabled: 1, secret_hash: hashSecret(secret),
+        secret_hint: secretHint(secret), previous_secret_hash: null, previous_secret_expires_at: null, secret_rotated_at: null,
+        expires_at: maxDays ? new Date(now.getTime() + maxDays * 86_400_000).toISOString() : null,
+        last_used_at: null, revoked_at: null, created_at: now.toISOString(), updated_at: now.toISOString(),
+      })
+      .execute();
+    const meta = { requestId: 'startup', ipAddress: null, userAgent: null };
+    await appendAudit(trx, app.dialect, meta, actorOf(null), { action: 'instance.bootstrap', outcome: 'SUCCESS', target: userTarget('admin') }, now);
+    return { username: admin.username, secret };
+  });
+}

@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startScopegate } from './server.js';
+
+/** Entry point: validated configuration, the server, the first-start token, clean shutdown. */
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.LOG_LEVEL);
+  const gate = await startScopegate(config, { log });
+  log.info({ url: gate.url, database: gate.app.dialect }, 'scopegate listening');
+
+  const lines = [
+    '',
+    `  scopegate is listening on ${gate.url}`,
+    `  GraphiQL: ${gate.graphqlUrl}  (add the header Authorization: Bearer <token>)`,
+  ];
+  if (gate.bootstrap) {
+    lines.push(
+      '',
+      `  First start: created the administrator "${gate.bootstrap.username}". Its personal access token,`,
+      '  shown this once (store it now; it cannot be shown again):',
+      '',
+      `    ${gate.bootstrap.secret}`,
+      '',
+      config.SCOPEGATE_ADMIN_PASSWORD
+        ? '  SCOPEGATE_ADMIN_PASSWORD is admin\'s password: `login` works too.'
+        : '  Set a password with setPassword, or start with SCOPEGATE_ADMIN_PASSWORD on a fresh database.',
+    );
+  }
+  // The banner goes to stderr so the JSON log on stdout never carries the secret.
+  console.error(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    await gate.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error('scopegate failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

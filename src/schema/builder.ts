@@ -1,0 +1,50 @@
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import type { Context } from '../context.js';
+import { forbidden } from '../domain/errors.js';
+import type { Role } from '../policy.js';
+import { authScopes, type NamespaceScope } from './auth.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: {
+    /** Any verified token. */
+    principal: boolean;
+    /** A user in person: session or personal access token. */
+    user: boolean;
+    admin: boolean;
+    /** At least this role in that namespace; throws NOT_FOUND / FORBIDDEN itself. */
+    namespace: NamespaceScope;
+    /** This user themselves, or an administrator. */
+    selfOrAdmin: string;
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    ID: { Input: string; Output: string };
+  };
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes,
+    // Object-valued scope parameters must be keyed by value, or they are never cached.
+    cacheKey: (value) => JSON.stringify(value),
+    // Our scope loaders throw their own NOT_FOUND / FORBIDDEN; this covers a plain `false`.
+    unauthorizedError: (_parent, _context, _info, result) => forbidden(result.message),
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodesQueryOptions: false,
+    nodeQueryOptions: { description: 'Refetch any object the caller may see by its global id; null otherwise.' },
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+  },
+});
+
+export type { Role };

@@ -1,0 +1,16 @@
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.js';
+import './scalars.js';
+import './namespace.js';
+import './user.js';
+import './token.js';
+import './viewer.js';
+import './session.js';
+
+// Deny by default: every root field needs a verified principal unless it opts out
+// (only `login` does); fields add their own scopes from the policy table.
+builder.queryType({ authScopes: { principal: true } });
+builder.mutationType({ authScopes: { principal: true } });
+
+export const schema = builder.toSchema();
+export const sortedSchema = () => lexicographicSortSchema(schema);
