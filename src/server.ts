@@ -15,6 +15,8 @@ import { schema } from './schema/index.js';
 import { migrateToLatest, openDatabase, ping } from './store/db.js';
 import { createLoaders } from './store/loaders.js';
 
+const isGraphQLError = (e: unknown): e is GraphQLError => e instanceof Error && e.name === 'GraphQLError';
+
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -56,8 +58,9 @@ function createGraphQLHandler(app: App) {
     maskedErrors: {
       maskError(error) {
         // GraphQL errors we raise on purpose (DomainError, 401s, validation) reach the client as they are.
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+        // (By name, as Yoga does: graphql's ESM and CJS builds can both be loaded.)
+        const original = isGraphQLError(error) ? error.originalError : error;
+        if (isGraphQLError(error) && (!original || isGraphQLError(original))) return error;
         app.log.error({ err: original ?? error }, 'internal error');
         return new GraphQLError('Internal server error (see the server log for this request id)', {
           extensions: { code: 'INTERNAL_SERVER_ERROR' },

@@ -155,8 +155,9 @@ async function regenerate(ctx: Context, owner: TokenOwner, input: Regeneration):
     const patch = {
       secret_hash: hashSecret(secret),
       secret_hint: secretHint(secret),
-      previous_secret_hash: grace > 0 ? current.secret_hash : null,
-      previous_secret_expires_at: grace > 0 ? new Date(now.getTime() + grace * 1000).toISOString() : null,
+      // Kept even without a grace period, so the old secret is refused with "regenerated", not "unknown".
+      previous_secret_hash: current.secret_hash,
+      previous_secret_expires_at: new Date(now.getTime() + grace * 1000).toISOString(),
       secret_rotated_at: now.toISOString(),
       expires_at: expiresAt,
       updated_at: now.toISOString(),

@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startScopegate, type Scopegate } from '../../src/server.js';
+
+/** Anything shaped like one of our secrets, wherever it appears in a response. */
+const SECRET_SHAPE = /sg[tps]_[0-9A-Za-z]{36}/g;
+
+export interface GqlResponse<T = any> {
+  status: number;
+  headers: Headers;
+  data: T | null | undefined;
+  errors: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[] | undefined;
+  body: any;
+}
+
+export interface TestServer {
+  gate: Scopegate;
+  url: string;
+  graphqlUrl: string;
+  dir: string;
+  dbFile: string;
+  adminToken: string;
+  /** Every log line the server wrote, as text. */
+  logs: string[];
+  /** Every secret any response carried (tokens, sessions), collected for the at-rest checks. */
+  issuedSecrets: Set<string>;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null, headers?: Record<string, string>): Promise<GqlResponse<T>>;
+  /** Like gql, but fails the test on any error; returns data. */
+  ok<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A real server on a free port over a real SQLite file in a fresh temporary folder. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scopegate-test-'));
+  const dbFile = path.join(dir, 'scopegate.db');
+  const logs: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: dbFile,
+    SCOPEGATE_DATA_DIR: dir,
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  const gate = await startScopegate(config, { log: createLogger(config.LOG_LEVEL, stream) });
+  if (!gate.bootstrap) throw new Error('expected a first start');
+  const issuedSecrets = new Set<string>([gate.bootstrap.secret]);
+
+  const gql: TestServer['gql'] = async (query, variables, token, headers = {}) => {
+    const res = await fetch(gate.graphqlUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+    const text = await res.text();
+    for (const secret of text.match(SECRET_SHAPE) ?? []) issuedSecrets.add(secret);
+    const body = JSON.parse(text);
+    return { status: res.status, headers: res.headers, data: body.data, errors: body.errors, body };
+  };
+
+  const ok: TestServer['ok'] = async (query, variables, token) => {
+    const res = await gql(query, variables, token);
+    if (res.errors?.length || res.status !== 200) {
+      throw new Error(`GraphQL request failed (${res.status}): ${JSON.stringify(res.errors)}`);
+    }
+    return res.data;
+  };
+
+  return {
+    gate,
+    url: gate.url,
+    graphqlUrl: gate.graphqlUrl,
+    dir,
+    dbFile,
+    adminToken: gate.bootstrap.secret,
+    logs,
+    issuedSecrets,
+    gql,
+    ok,
+    close: async () => {
+      await gate.close();
+    },
+  };
+}
+
+/** The raw bytes of the SQLite database and its WAL, as one latin1 string to search. */
+export function databaseBytes(server: TestServer): string {
+  return ['', '-wal', '-shm']
+    .map((suffix) => server.dbFile + suffix)
+    .filter((f) => fs.existsSync(f))
+    .map((f) => fs.readFileSync(f).toString('latin1'))
+    .join('\n');
+}
+
+/** Fails if any secret the server handed out appears in its database file or its logs. */
+export function findLeakedSecrets(server: TestServer, extraSecrets: Iterable<string> = []): string[] {
+  const haystacks = [databaseBytes(server), server.logs.join('\n')];
+  const secrets = [...server.issuedSecrets, ...extraSecrets];
+  return secrets.filter((s) => haystacks.some((h) => h.includes(s)));
+}
+
+export const codeOf = (res: GqlResponse) => res.errors?.[0]?.extensions?.code;

@@ -1,0 +1,473 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { validateGit } from '../src/providers/git.js';
+import { validateHetzner } from '../src/providers/hetzner.js';
+import { ovhEndpointUrl, validateOvh } from '../src/providers/ovh.js';
+import { parseRegistryUrl, registryKind, validateRegistry } from '../src/providers/registry.js';
+import { ProviderInputError, type ProviderOptions, type ValidationResult } from '../src/providers/types.js';
+import { startFakeGitHub } from './fakes/github.js';
+import { startFakeGitLab } from './fakes/gitlab.js';
+import { startFakeHelmRepo } from './fakes/helm-repo.js';
+import { startFakeHetzner } from './fakes/hetzner.js';
+import { startFakeOciRegistry } from './fakes/oci-registry.js';
+import { startFakeOvh } from './fakes/ovh.js';
+import { refusedPort, startFakeServer, type FakeServer } from './fakes/server.js';
+
+const opts: ProviderOptions = { timeoutMs: 5_000 };
+const SHORT_TIMEOUT_MS = 300;
+const SLOW_MS = 1_500;
+
+/** Asserts the outcome, and that no message ever carries a secret. */
+function expectResult(
+  result: ValidationResult | null,
+  expected: { status: ValidationResult['status']; httpStatus?: number; message?: RegExp },
+  secrets: string[],
+): void {
+  expect(result).not.toBeNull();
+  expect(result!.status).toBe(expected.status);
+  if (expected.httpStatus !== undefined) expect(result).toHaveProperty('httpStatus', expected.httpStatus);
+  if (expected.status !== 'INVALID') expect(result).not.toHaveProperty('httpStatus');
+  if (expected.message) expect(result!.message).toMatch(expected.message);
+  for (const secret of secrets) expect(result!.message).not.toContain(secret);
+}
+
+/** Runs a check against a fake that answers too late: it must give up at the deadline. */
+async function expectTimeout(fake: FakeServer, run: (o: ProviderOptions) => Promise<ValidationResult | null>, secrets: string[]) {
+  fake.latencyMs = SLOW_MS;
+  const started = Date.now();
+  const result = await run({ timeoutMs: SHORT_TIMEOUT_MS });
+  expect(Date.now() - started).toBeLessThan(SLOW_MS);
+  expectResult(result, { status: 'UNREACHABLE', message: /did not answer within 300 ms/ }, secrets);
+  fake.latencyMs = 0;
+}
+
+const fakes: FakeServer[] = [];
+afterAll(async () => {
+  await Promise.all(fakes.map((f) => f.close()));
+});
+function track<T extends FakeServer>(fake: T): T {
+  fakes.push(fake);
+  return fake;
+}
+
+describe('Hetzner', () => {
+  const token = 'hcloud-good-token-0123456789';
+  const readonly = 'hcloud-readonly-token-0123456789';
+  const wrong = 'hcloud-wrong-token-0123456789';
+  let fake: Awaited<ReturnType<typeof startFakeHetzner>>;
+  beforeAll(async () => {
+    fake = track(await startFakeHetzner({ tokens: [token], forbiddenTokens: [readonly] }));
+  });
+  afterEach(() => {
+    fake.failStatus = undefined;
+  });
+
+  it('accepts a valid token with an authenticated GET', async () => {
+    expectResult(await validateHetzner(fake.url, token, opts), { status: 'VALID' }, [token]);
+    const request = fake.requests.at(-1)!;
+    expect(request.path).toBe('/v1/servers?per_page=1');
+    expect(request.headers.authorization).toBe(`Bearer ${token}`);
+  });
+
+  it('reports a wrong token as INVALID 401', async () => {
+    expectResult(
+      await validateHetzner(fake.url, wrong, opts),
+      { status: 'INVALID', httpStatus: 401, message: /rejected the credentials.*revoked or expired/ },
+      [wrong],
+    );
+  });
+
+  it('reports a token without permission as INVALID 403', async () => {
+    expectResult(
+      await validateHetzner(fake.url, readonly, opts),
+      { status: 'INVALID', httpStatus: 403, message: /Read & Write/ },
+      [readonly],
+    );
+  });
+
+  it('reports a 5xx as UNREACHABLE', async () => {
+    fake.failStatus = 503;
+    expectResult(await validateHetzner(fake.url, token, opts), { status: 'UNREACHABLE', message: /HTTP 503/ }, [token]);
+  });
+
+  it('gives up after the timeout', async () => {
+    await expectTimeout(fake, (o) => validateHetzner(fake.url, token, o), [token]);
+  });
+
+  it('reports a refused connection as UNREACHABLE', async () => {
+    const url = `http://127.0.0.1:${await refusedPort()}/v1`;
+    expectResult(await validateHetzner(url, token, opts), { status: 'UNREACHABLE', message: /connection refused/ }, [token]);
+  });
+});
+
+describe('OVH', () => {
+  const keys = {
+    applicationKey: 'ovh-app-key-1234',
+    applicationSecret: 'ovh-app-secret-abcdef123456',
+    consumerKey: 'ovh-consumer-key-abcdef123456',
+    projectId: '0123456789abcdef0123456789abcdef',
+  };
+  const secrets = [keys.applicationSecret, keys.consumerKey];
+  let fake: Awaited<ReturnType<typeof startFakeOvh>>;
+  beforeAll(async () => {
+    // The fake's clock runs an hour ahead: only a client that uses /auth/time passes.
+    fake = track(await startFakeOvh({ ...keys, clockOffsetSeconds: 3600 }));
+  });
+  afterEach(() => {
+    fake.cloudGranted = true;
+  });
+
+  it('maps the endpoints to their API URLs', () => {
+    expect(ovhEndpointUrl('OVH_EU')).toBe('https://eu.api.ovh.com/1.0');
+    expect(ovhEndpointUrl('OVH_CA')).toBe('https://ca.api.ovh.com/1.0');
+    expect(ovhEndpointUrl('OVH_US')).toBe('https://api.us.ovhcloud.com/1.0');
+  });
+
+  it('accepts valid keys: server time, signed credential check, project check', async () => {
+    fake.requests.length = 0;
+    expectResult(await validateOvh(fake.url, keys, opts), { status: 'VALID', message: new RegExp(keys.projectId) }, secrets);
+    expect(fake.requests.map((r) => r.path)).toEqual([
+      '/1.0/auth/time',
+      '/1.0/auth/currentCredential',
+      `/1.0/cloud/project/${keys.projectId}`,
+    ]);
+    expect(fake.requests[0].headers['x-ovh-signature']).toBeUndefined();
+    expect(fake.requests[1].headers['x-ovh-signature']).toMatch(/^\$1\$[0-9a-f]{40}$/);
+    expect(fake.requests[1].headers['x-ovh-application']).toBe(keys.applicationKey);
+  });
+
+  it('is rejected by the signature check when the application secret is wrong', async () => {
+    const wrongSecret = 'ovh-wrong-secret-zyxwvu987654';
+    const result = await validateOvh(fake.url, { ...keys, applicationSecret: wrongSecret }, opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 400, message: /signature.*application secret/ }, [
+      wrongSecret,
+      keys.consumerKey,
+    ]);
+  });
+
+  it('reports an unknown consumer key as INVALID 403', async () => {
+    const wrongConsumer = 'ovh-unknown-consumer-987654';
+    const result = await validateOvh(fake.url, { ...keys, consumerKey: wrongConsumer }, opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 403, message: /consumer key is unknown, expired/ }, [
+      keys.applicationSecret,
+      wrongConsumer,
+    ]);
+  });
+
+  it('reports an unknown application key as INVALID 403', async () => {
+    const result = await validateOvh(fake.url, { ...keys, applicationKey: 'nope' }, opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 403, message: /application key is unknown/ }, secrets);
+  });
+
+  it('reports a project the keys cannot see as INVALID 404', async () => {
+    const result = await validateOvh(fake.url, { ...keys, projectId: 'ffffffffffffffffffffffffffffffff' }, opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 404, message: /Project f+ is not reachable with these keys/ }, secrets);
+  });
+
+  it('reports keys not granted /cloud/project as INVALID 403', async () => {
+    fake.cloudGranted = false;
+    const result = await validateOvh(fake.url, keys, opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 403, message: /not reachable with these keys.*\/cloud\/project/ }, secrets);
+  });
+
+  it('gives up after the timeout', async () => {
+    await expectTimeout(fake, (o) => validateOvh(fake.url, keys, o), secrets);
+  });
+
+  it('reports a refused connection as UNREACHABLE', async () => {
+    const url = `http://127.0.0.1:${await refusedPort()}/1.0`;
+    expectResult(await validateOvh(url, keys, opts), { status: 'UNREACHABLE', message: /connection refused/ }, secrets);
+  });
+});
+
+describe('GitHub', () => {
+  const token = 'ghp_goodtoken0123456789';
+  const forbidden = 'ghp_forbidden0123456789';
+  const wrong = 'ghp_wrongtoken0123456789';
+  let fake: Awaited<ReturnType<typeof startFakeGitHub>>;
+  const urls = () => ({ github: fake.url, gitlab: 'http://127.0.0.1:9/unused' });
+  beforeAll(async () => {
+    fake = track(await startFakeGitHub({ tokens: { [token]: 'octocat' }, forbiddenTokens: [forbidden] }));
+  });
+
+  it('accepts a valid token and names the account', async () => {
+    const result = await validateGit('GITHUB', { token }, urls(), opts);
+    expectResult(result, { status: 'VALID', message: /account octocat/ }, [token]);
+    const request = fake.requests.at(-1)!;
+    expect(request.path).toBe('/user');
+    expect(request.headers.authorization).toBe(`Bearer ${token}`);
+    expect(request.headers.accept).toBe('application/vnd.github+json');
+  });
+
+  it('reports a wrong token as INVALID 401 with what GitHub said', async () => {
+    const result = await validateGit('GITHUB', { token: wrong }, urls(), opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 401, message: /Bad credentials/ }, [wrong]);
+  });
+
+  it('reports a token without access as INVALID 403', async () => {
+    const result = await validateGit('GITHUB', { token: forbidden }, urls(), opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 403, message: /scopes or permissions/ }, [forbidden]);
+  });
+
+  it('gives up after the timeout', async () => {
+    await expectTimeout(fake, (o) => validateGit('GITHUB', { token }, urls(), o), [token]);
+  });
+
+  it('reports a refused connection as UNREACHABLE', async () => {
+    const github = `http://127.0.0.1:${await refusedPort()}`;
+    const result = await validateGit('GITHUB', { token }, { github, gitlab: github }, opts);
+    expectResult(result, { status: 'UNREACHABLE', message: /connection refused/ }, [token]);
+  });
+});
+
+describe('GitLab', () => {
+  const token = 'glpat-goodtoken0123456789';
+  const expired = 'glpat-expired0123456789';
+  const noScope = 'glpat-noscope0123456789';
+  const wrong = 'glpat-wrong0123456789';
+  let fake: Awaited<ReturnType<typeof startFakeGitLab>>;
+  const urls = () => ({ github: 'http://127.0.0.1:9/unused', gitlab: fake.url });
+  beforeAll(async () => {
+    fake = track(
+      await startFakeGitLab({ tokens: { [token]: 'jdoe' }, expiredTokens: [expired], insufficientScopeTokens: [noScope] }),
+    );
+  });
+
+  it('accepts a valid token and names the account', async () => {
+    const result = await validateGit('GITLAB', { token }, urls(), opts);
+    expectResult(result, { status: 'VALID', message: /account jdoe/ }, [token]);
+    expect(fake.requests.at(-1)!.headers['private-token']).toBe(token);
+    expect(fake.requests.at(-1)!.path).toBe('/api/v4/user');
+  });
+
+  it('reports a wrong token as INVALID 401', async () => {
+    const result = await validateGit('GITLAB', { token: wrong }, urls(), opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 401 }, [wrong]);
+  });
+
+  it('says when a token has expired', async () => {
+    const result = await validateGit('GITLAB', { token: expired }, urls(), opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 401, message: /Token is expired/ }, [expired]);
+  });
+
+  it('reports a token without the needed scope as INVALID 403', async () => {
+    const result = await validateGit('GITLAB', { token: noScope }, urls(), opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 403, message: /higher privileges/ }, [noScope]);
+  });
+
+  it('gives up after the timeout', async () => {
+    await expectTimeout(fake, (o) => validateGit('GITLAB', { token }, urls(), o), [token]);
+  });
+
+  it('reports a refused connection as UNREACHABLE', async () => {
+    const gitlab = `http://127.0.0.1:${await refusedPort()}/api/v4`;
+    const result = await validateGit('GITLAB', { token }, { github: gitlab, gitlab }, opts);
+    expectResult(result, { status: 'UNREACHABLE', message: /connection refused/ }, [token]);
+  });
+});
+
+describe('Git providers without a fake', () => {
+  const urls = { github: 'https://api.github.com', gitlab: 'https://gitlab.com/api/v4' };
+
+  /** A fetch that records what it was asked and answers 200 with `body`. */
+  function recordingFetch(body: unknown) {
+    const calls: Array<{ url: string; headers: Headers }> = [];
+    const fetchStub = (async (input: string | URL | Request, init?: RequestInit) => {
+      calls.push({ url: String(input), headers: new Headers(init?.headers) });
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+    }) as typeof fetch;
+    return { calls, fetchStub };
+  }
+
+  it('uses the self-hosted API paths for GitHub Enterprise and GitLab', async () => {
+    const gh = recordingFetch({ login: 'ent-user' });
+    await validateGit('GITHUB', { host: 'ghe.example.com', token: 't0ken-ghe' }, urls, { ...opts, fetch: gh.fetchStub });
+    expect(gh.calls[0].url).toBe('https://ghe.example.com/api/v3/user');
+
+    const gl = recordingFetch({ username: 'self-user' });
+    const result = await validateGit('GITLAB', { host: 'gitlab.example.com:8443', token: 't0ken-gl' }, urls, {
+      ...opts,
+      fetch: gl.fetchStub,
+    });
+    expect(gl.calls[0].url).toBe('https://gitlab.example.com:8443/api/v4/user');
+    expectResult(result, { status: 'VALID', message: /GitLab \(gitlab\.example\.com:8443\).*self-user/ }, ['t0ken-gl']);
+  });
+
+  it('checks Bitbucket with basic auth of username and token', async () => {
+    const bb = recordingFetch({ username: 'bb-user', display_name: 'BB User' });
+    const result = await validateGit(
+      'BITBUCKET',
+      { username: 'bb-user', token: 'bb-app-password' },
+      { ...urls, bitbucket: 'https://bitbucket.test/2.0' },
+      { ...opts, fetch: bb.fetchStub },
+    );
+    expectResult(result, { status: 'VALID', message: /bb-user/ }, ['bb-app-password']);
+    expect(bb.calls[0].url).toBe('https://bitbucket.test/2.0/user');
+    expect(bb.calls[0].headers.get('authorization')).toBe(
+      `Basic ${Buffer.from('bb-user:bb-app-password').toString('base64')}`,
+    );
+    await expect(validateGit('BITBUCKET', { token: 'x' }, urls, opts)).rejects.toThrow(ProviderInputError);
+  });
+
+  it('returns null for GENERIC: there is nothing to check against', async () => {
+    expect(await validateGit('GENERIC', { host: 'git.example.com', token: 'x' }, urls, opts)).toBeNull();
+  });
+
+  it('refuses a host that is not just a host name', async () => {
+    for (const host of ['https://gitlab.example.com', 'gitlab.example.com/path', 'user@gitlab.example.com']) {
+      await expect(validateGit('GITLAB', { host, token: 'x' }, urls, opts)).rejects.toThrow(/give only the host name/);
+    }
+  });
+
+  it('scrubs a secret that a provider echoes back', async () => {
+    const token = 'ghp_echoedsecret0123456789';
+    const echoing = (async () =>
+      new Response(JSON.stringify({ message: `token ${token} is not valid` }), { status: 401 })) as typeof fetch;
+    const result = await validateGit('GITHUB', { token }, urls, { ...opts, fetch: echoing });
+    expectResult(result, { status: 'INVALID', httpStatus: 401, message: /\[redacted\]/ }, [token]);
+  });
+});
+
+describe('registry URLs', () => {
+  it('tells HTTP repositories from OCI registries and normalises them', () => {
+    expect(registryKind('https://charts.example.com/')).toBe('HTTP');
+    expect(registryKind('oci://ghcr.io/org/charts')).toBe('OCI');
+    expect(parseRegistryUrl('oci://ghcr.io/org/charts/')).toMatchObject({
+      kind: 'OCI',
+      url: 'oci://ghcr.io/org/charts',
+      host: 'ghcr.io',
+      httpBase: 'https://ghcr.io',
+    });
+    expect(parseRegistryUrl('oci://127.0.0.1:5000/charts').httpBase).toBe('http://127.0.0.1:5000');
+    expect(parseRegistryUrl('http://localhost:8080/charts').kind).toBe('HTTP');
+  });
+
+  it('refuses what it cannot use, without echoing the URL', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['not a url', /not a valid URL/],
+      ['http://charts.example.com', /must start with https:\/\/ or oci:\/\//],
+      ['ftp://charts.example.com', /must start with https:\/\/ or oci:\/\//],
+      ['https://user:hunter2secret@charts.example.com', /must not contain credentials/],
+      ['https://charts.example.com/?token=abc', /query/],
+      ['https://charts.example.com/#frag', /fragment/],
+    ];
+    for (const [url, message] of cases) {
+      let error: unknown;
+      try {
+        parseRegistryUrl(url);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ProviderInputError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain('hunter2secret');
+    }
+  });
+});
+
+describe('OCI registry', () => {
+  const password = 'oci-password-0123456789';
+  const denied = 'oci-denied-password-0123456789';
+  let fake: Awaited<ReturnType<typeof startFakeOciRegistry>>;
+  beforeAll(async () => {
+    fake = track(await startFakeOciRegistry({ users: { robot: password, reader: denied }, deniedUsers: ['reader'] }));
+  });
+  afterEach(() => {
+    fake.mode = 'bearer';
+  });
+
+  it('does the bearer token dance and accepts valid credentials', async () => {
+    fake.requests.length = 0;
+    const result = await validateRegistry(fake.url, { username: 'robot', password }, opts);
+    expectResult(result, { status: 'VALID' }, [password]);
+    expect(fake.requests.map((r) => r.path)).toEqual(['/v2/', '/token?service=fake-registry', '/v2/']);
+    expect(fake.requests[2].headers.authorization).toMatch(/^Bearer /);
+  });
+
+  it('accepts valid credentials where /v2/ takes basic auth itself', async () => {
+    fake.mode = 'basic';
+    expectResult(await validateRegistry(fake.url, { username: 'robot', password }, opts), { status: 'VALID' }, [password]);
+  });
+
+  it('reports a wrong password as INVALID 401, in both modes', async () => {
+    const wrong = 'oci-wrong-password-0123456789';
+    for (const mode of ['bearer', 'basic'] as const) {
+      fake.mode = mode;
+      const result = await validateRegistry(fake.url, { username: 'robot', password: wrong }, opts);
+      expectResult(result, { status: 'INVALID', httpStatus: 401, message: /authentication required/ }, [wrong]);
+    }
+  });
+
+  it('reports a user without pull access as INVALID 403', async () => {
+    const result = await validateRegistry(fake.url, { username: 'reader', password: denied }, opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 403, message: /denied/ }, [denied]);
+  });
+
+  it('gives up after the timeout', async () => {
+    await expectTimeout(fake, (o) => validateRegistry(fake.url, { username: 'robot', password }, o), [password]);
+  });
+
+  it('reports a refused connection as UNREACHABLE', async () => {
+    const url = `oci://127.0.0.1:${await refusedPort()}/charts`;
+    const result = await validateRegistry(url, { username: 'robot', password }, opts);
+    expectResult(result, { status: 'UNREACHABLE', message: /connection refused/ }, [password]);
+  });
+});
+
+describe('Helm HTTP repository', () => {
+  const password = 'helm-password-0123456789';
+  const denied = 'helm-denied-password-0123456789';
+  let fake: Awaited<ReturnType<typeof startFakeHelmRepo>>;
+  beforeAll(async () => {
+    fake = track(await startFakeHelmRepo({ users: { alice: password, bob: denied }, deniedUsers: ['bob'] }));
+  });
+
+  it('accepts valid credentials when index.yaml is served', async () => {
+    const result = await validateRegistry(fake.url, { username: 'alice', password }, opts);
+    expectResult(result, { status: 'VALID' }, [password]);
+    expect(fake.requests.at(-1)!.path).toBe('/charts/index.yaml');
+  });
+
+  it('reports a wrong password as INVALID 401', async () => {
+    const wrong = 'helm-wrong-password-0123456789';
+    const result = await validateRegistry(fake.url, { username: 'alice', password: wrong }, opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 401 }, [wrong]);
+  });
+
+  it('reports a user without access as INVALID 403', async () => {
+    const result = await validateRegistry(fake.url, { username: 'bob', password: denied }, opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 403 }, [denied]);
+  });
+
+  it('reports a URL without index.yaml as INVALID 404, and a non-Helm index as INVALID', async () => {
+    const missing = await validateRegistry(`${fake.origin}/elsewhere`, { username: 'alice', password }, opts);
+    expectResult(missing, { status: 'INVALID', httpStatus: 404, message: /no index\.yaml/ }, [password]);
+    fake.index = '<html>hello</html>';
+    const notHelm = await validateRegistry(fake.url, { username: 'alice', password }, opts);
+    fake.index = 'apiVersion: v1\nentries: {}\n';
+    expectResult(notHelm, { status: 'INVALID', httpStatus: 200, message: /not a Helm chart repository/ }, [password]);
+  });
+
+  it('never forwards credentials to another origin on redirect', async () => {
+    const redirector = track(
+      await startFakeServer((req, res) => {
+        res.writeHead(302, { Location: `${fake.url}/index.yaml` });
+        res.end();
+      }),
+    );
+    fake.requests.length = 0;
+    const result = await validateRegistry(`${redirector.origin}/charts`, { username: 'alice', password }, opts);
+    expect(redirector.requests[0].headers.authorization).toMatch(/^Basic /);
+    expect(fake.requests[0].headers.authorization).toBeUndefined();
+    expectResult(result, { status: 'INVALID', httpStatus: 401 }, [password]);
+  });
+
+  it('gives up after the timeout', async () => {
+    await expectTimeout(fake, (o) => validateRegistry(fake.url, { username: 'alice', password }, o), [password]);
+  });
+
+  it('reports a refused connection as UNREACHABLE', async () => {
+    const url = `http://127.0.0.1:${await refusedPort()}/charts`;
+    const result = await validateRegistry(url, { username: 'alice', password }, opts);
+    expectResult(result, { status: 'UNREACHABLE', message: /connection refused/ }, [password]);
+  });
+});

@@ -1,0 +1,245 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actions } from './helpers/fixtures.js';
+import { codeOf, findLeakedSecrets, startTestServer, type TestServer } from './helpers/server.js';
+
+const TOKEN_FIELDS = 'id name resourceName role description enabled expiresAt expired createdAt updatedAt lastUsedAt secretHint secretRotatedAt createdBy { username }';
+
+describe('namespace API token lifecycle, as a user of the seeds does it', () => {
+  let server: TestServer;
+  let act: ReturnType<typeof actions>;
+  let owner: string;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    act = actions(server);
+    await act.createUser('olivia');
+    owner = await act.login('olivia');
+    await act.createNamespace(owner, 'default');
+  });
+  afterAll(async () => {
+    await server.close();
+    expect(findLeakedSecrets(server)).toEqual([]);
+  });
+
+  const viewerOf = (token: string) => act.whoami(token);
+
+  it('creates a token whose secret is shown once and works as a bearer token', async () => {
+    const res = await server.ok(
+      `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret apiToken { ${TOKEN_FIELDS} } } }`,
+      { input: { namespace: 'default', name: 'ci-token', role: 'EDITOR', description: 'CI pipeline', expiresInDays: 30 } },
+      owner,
+    );
+    const { secret, apiToken } = res.createApiToken;
+    expect(secret).toMatch(/^sgt_[0-9A-Za-z]{36}$/);
+    expect(apiToken).toMatchObject({
+      name: 'ci-token',
+      resourceName: 'namespaces/default/apitokens/ci-token',
+      role: 'EDITOR',
+      description: 'CI pipeline',
+      enabled: true,
+      expired: false,
+      lastUsedAt: null,
+      secretRotatedAt: null,
+      secretHint: `sgt_…${secret.slice(-4)}`,
+      createdBy: { username: 'olivia' },
+    });
+    const days = (Date.parse(apiToken.expiresAt) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(29.9);
+    expect(days).toBeLessThanOrEqual(30);
+
+    const me = await viewerOf(secret);
+    expect(me.status).toBe(200);
+    expect(me.data.viewer).toMatchObject({ kind: 'API_TOKEN', isAdmin: false, user: null, apiToken: { name: 'ci-token' } });
+    const role = await server.ok('{ viewer { here: roleIn(namespace: "default") elsewhere: roleIn(namespace: "nope") } }', {}, secret);
+    expect(role.viewer).toEqual({ here: 'EDITOR', elsewhere: null });
+
+    // The secret is never readable again: no field of the type carries it.
+    const listed = await server.ok('{ namespace(name: "default") { apiTokens { edges { node { name secretHint } } } } }', {}, owner);
+    expect(JSON.stringify(listed)).not.toContain(secret);
+  });
+
+  it('records lastUsedAt off the response path, at most once a minute', async () => {
+    const secret = await act.createApiToken(owner, { namespace: 'default', name: 'used', role: 'VIEWER' });
+    await viewerOf(secret);
+    let lastUsedAt: string | null = null;
+    for (let i = 0; i < 50 && !lastUsedAt; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      lastUsedAt = (await server.ok('{ namespace(name: "default") { apiToken(name: "used") { lastUsedAt } } }', {}, owner)).namespace.apiToken.lastUsedAt;
+    }
+    expect(lastUsedAt).not.toBeNull();
+    await viewerOf(secret);
+    await new Promise((r) => setTimeout(r, 50));
+    const again = (await server.ok('{ namespace(name: "default") { apiToken(name: "used") { lastUsedAt } } }', {}, owner)).namespace.apiToken.lastUsedAt;
+    expect(again).toBe(lastUsedAt);
+  });
+
+  it('disables and re-enables a token, refusing it while disabled', async () => {
+    const secret = await act.createApiToken(owner, { namespace: 'default', name: 'toggle', role: 'VIEWER' });
+    expect((await viewerOf(secret)).status).toBe(200);
+    const off = await server.ok(
+      'mutation { updateApiToken(input: { namespace: "default", name: "toggle", enabled: false, description: "paused" }) { enabled description } }',
+      {},
+      owner,
+    );
+    expect(off.updateApiToken).toEqual({ enabled: false, description: 'paused' });
+    const refused = await viewerOf(secret);
+    expect(refused.status).toBe(401);
+    expect(codeOf(refused)).toBe('UNAUTHENTICATED');
+    expect(refused.errors![0].message).toBe('token is disabled');
+    expect(refused.headers.get('www-authenticate')).toBe(
+      'Bearer realm="scopegate", error="invalid_token", error_description="token is disabled"',
+    );
+    expect(refused.data).toBeUndefined();
+    await server.ok('mutation { updateApiToken(input: { namespace: "default", name: "toggle", enabled: true }) { enabled } }', {}, owner);
+    expect((await viewerOf(secret)).status).toBe(200);
+  });
+
+  it('changes the role of a token at once, even while its principal is cached', async () => {
+    const secret = await act.createApiToken(owner, { namespace: 'default', name: 'promote', role: 'VIEWER' });
+    const before = await server.ok('{ viewer { roleIn(namespace: "default") } }', {}, secret);
+    expect(before.viewer.roleIn).toBe('VIEWER');
+    await server.ok('mutation { updateApiToken(input: { namespace: "default", name: "promote", role: OWNER }) { role } }', {}, owner);
+    const after = await server.ok('{ viewer { roleIn(namespace: "default") } }', {}, secret);
+    expect(after.viewer.roleIn).toBe('OWNER');
+  });
+
+  it('sets and clears expiry; an expired token gets 401 saying when it expired', async () => {
+    const secret = await act.createApiToken(owner, { namespace: 'default', name: 'short', role: 'VIEWER', expiresInDays: 7 });
+    const soon = new Date(Date.now() + 1500).toISOString();
+    const upd = await server.ok(
+      'mutation($at: DateTime) { updateApiToken(input: { namespace: "default", name: "short", expiresAt: $at }) { expiresAt expired } }',
+      { at: soon },
+      owner,
+    );
+    expect(upd.updateApiToken).toEqual({ expiresAt: soon, expired: false });
+    expect((await viewerOf(secret)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1600));
+    const expired = await viewerOf(secret);
+    expect(expired.status).toBe(401);
+    expect(expired.errors![0].message).toBe(`token expired at ${soon}`);
+    expect(expired.headers.get('www-authenticate')).toContain(`error_description="token expired at ${soon}"`);
+
+    const listed = await server.ok(
+      '{ namespace(name: "default") { all: apiTokens { edges { node { name expired } } } live: apiTokens(includeExpired: false) { edges { node { name } } } } }',
+      {},
+      owner,
+    );
+    expect(listed.namespace.all.edges.map((e: any) => e.node)).toContainEqual({ name: 'short', expired: true });
+    expect(listed.namespace.live.edges.map((e: any) => e.node.name)).not.toContain('short');
+
+    const cleared = await server.ok(
+      'mutation { updateApiToken(input: { namespace: "default", name: "short", clearExpiry: true }) { expiresAt expired } }',
+      {},
+      owner,
+    );
+    expect(cleared.updateApiToken).toEqual({ expiresAt: null, expired: false });
+    expect((await viewerOf(secret)).status).toBe(200);
+  });
+
+  it('regenerates: the old secret is refused at once, the new one works', async () => {
+    const old = await act.createApiToken(owner, { namespace: 'default', name: 'rotate', role: 'EDITOR' });
+    expect((await viewerOf(old)).status).toBe(200); // now cached
+    const res = await server.ok(
+      'mutation { regenerateApiToken(input: { namespace: "default", name: "rotate" }) { secret apiToken { name role secretHint secretRotatedAt } } }',
+      {},
+      owner,
+    );
+    const fresh = res.regenerateApiToken.secret;
+    expect(fresh).not.toBe(old);
+    expect(res.regenerateApiToken.apiToken).toMatchObject({ name: 'rotate', role: 'EDITOR', secretHint: `sgt_…${fresh.slice(-4)}` });
+    expect(res.regenerateApiToken.apiToken.secretRotatedAt).not.toBeNull();
+    const refused = await viewerOf(old);
+    expect(refused.status).toBe(401);
+    expect(refused.errors![0].message).toBe('token has been regenerated; use the new secret');
+    expect((await viewerOf(fresh)).status).toBe(200);
+  });
+
+  it('regenerates with a grace period: both secrets work until it ends', async () => {
+    const old = await act.createApiToken(owner, { namespace: 'default', name: 'graceful', role: 'EDITOR' });
+    const res = await server.ok(
+      'mutation { regenerateApiToken(input: { namespace: "default", name: "graceful", gracePeriodSeconds: 2 }) { secret } }',
+      {},
+      owner,
+    );
+    const fresh = res.regenerateApiToken.secret;
+    expect((await viewerOf(old)).status).toBe(200);
+    expect((await viewerOf(fresh)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await viewerOf(old)).status).toBe(401);
+    expect((await viewerOf(fresh)).status).toBe(200);
+  });
+
+  it('revokes: refused at once, gone from the list, and the name can be reused', async () => {
+    const secret = await act.createApiToken(owner, { namespace: 'default', name: 'gone', role: 'VIEWER' });
+    expect((await viewerOf(secret)).status).toBe(200);
+    const res = await server.ok('mutation { revokeApiToken(input: { namespace: "default", name: "gone" }) { deleted } }', {}, owner);
+    expect(res.revokeApiToken.deleted).toBe('namespaces/default/apitokens/gone');
+    const refused = await viewerOf(secret);
+    expect(refused.status).toBe(401);
+    expect(refused.errors![0].message).toBe('token is not valid (unknown or revoked)');
+    const unknown = await viewerOf('sgt_' + 'A'.repeat(30) + secret.slice(-6));
+    // Unknown and revoked read the same (when the checksum is valid); a bad checksum says so.
+    expect([unknown.errors![0].message]).toEqual([expect.stringMatching(/not valid|malformed/)]);
+    const tokens = await server.ok('{ namespace(name: "default") { apiToken(name: "gone") { name } } }', {}, owner);
+    expect(tokens.namespace.apiToken).toBeNull();
+    const again = await act.createApiToken(owner, { namespace: 'default', name: 'gone', role: 'VIEWER' });
+    expect((await viewerOf(again)).status).toBe(200);
+    expect((await viewerOf(secret)).status).toBe(401);
+  });
+
+  it('refuses a duplicate name while the first token lives', async () => {
+    await act.createApiToken(owner, { namespace: 'default', name: 'dupe', role: 'VIEWER' });
+    const res = await server.gql('mutation { createApiToken(input: { namespace: "default", name: "dupe", role: VIEWER }) { secret } }', {}, owner);
+    expect(codeOf(res)).toBe('CONFLICT');
+    expect(res.errors![0].message).toContain('"dupe" already exists');
+  });
+
+  it('pages through tokens by name with opaque cursors', async () => {
+    await act.createNamespace(owner, 'paging');
+    for (const name of ['t-c', 't-a', 't-e', 't-b', 't-d']) await act.createApiToken(owner, { namespace: 'paging', name, role: 'VIEWER' });
+    const page = (after: string | null) =>
+      server.ok(
+        'query($after: String) { namespace(name: "paging") { apiTokens(first: 2, after: $after) { edges { cursor node { name } } pageInfo { hasNextPage endCursor } } } }',
+        { after },
+        owner,
+      );
+    const names: string[] = [];
+    let after: string | null = null;
+    for (let i = 0; i < 5; i++) {
+      const { apiTokens } = (await page(after)).namespace;
+      names.push(...apiTokens.edges.map((e: any) => e.node.name));
+      if (!apiTokens.pageInfo.hasNextPage) break;
+      after = apiTokens.pageInfo.endCursor;
+      expect(after).not.toContain('t-');
+    }
+    expect(names).toEqual(['t-a', 't-b', 't-c', 't-d', 't-e']);
+    const tooMany = await server.gql('{ namespace(name: "paging") { apiTokens(first: 101) { edges { cursor } } } }', {}, owner);
+    expect(codeOf(tooMany)).toBe('BAD_USER_INPUT');
+    expect(tooMany.errors![0].message).toBe('first: must be between 0 and 100');
+  });
+});
+
+describe('maximum token lifetime', () => {
+  let server: TestServer;
+  let admin: string;
+  beforeAll(async () => {
+    server = await startTestServer({ SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS: '90' });
+    admin = server.adminToken;
+    await actions(server).createNamespace(admin, 'limited');
+  });
+  afterAll(() => server.close());
+
+  it('requires an expiry within the maximum and refuses to clear it', async () => {
+    const none = await server.gql('mutation { createApiToken(input: { namespace: "limited", name: "forever", role: VIEWER }) { secret } }', {}, admin);
+    expect(codeOf(none)).toBe('BAD_USER_INPUT');
+    expect(none.errors![0].message).toBe('input.expiresAt: this instance requires an expiry within 90 days: give expiresAt or expiresInDays');
+    const far = await server.gql('mutation { createApiToken(input: { namespace: "limited", name: "far", role: VIEWER, expiresInDays: 91 }) { secret } }', {}, admin);
+    expect(far.errors![0].message).toBe("input.expiresInDays: must be within 90 days from now (the instance's maximum token lifetime)");
+    await server.ok('mutation { createApiToken(input: { namespace: "limited", name: "ok", role: VIEWER, expiresInDays: 90 }) { secret } }', {}, admin);
+    const clear = await server.gql('mutation { updateApiToken(input: { namespace: "limited", name: "ok", clearExpiry: true }) { name } }', {}, admin);
+    expect(clear.errors![0].message).toBe('input.clearExpiry: refused: this instance requires every token to expire within 90 days');
+    // Regenerating without a new expiry keeps the one it had.
+    const regen = await server.ok('mutation { regenerateApiToken(input: { namespace: "limited", name: "ok" }) { apiToken { expiresAt } } }', {}, admin);
+    expect(regen.regenerateApiToken.apiToken.expiresAt).not.toBeNull();
+  });
+});
