@@ -206,7 +206,7 @@ describe('namespace API token lifecycle, as a user of the seeds does it', () => 
     const names: string[] = [];
     let after: string | null = null;
     for (let i = 0; i < 5; i++) {
-      const { apiTokens } = (await page(after)).namespace;
+      const { apiTokens }: { apiTokens: any } = (await page(after)).namespace;
       names.push(...apiTokens.edges.map((e: any) => e.node.name));
       if (!apiTokens.pageInfo.hasNextPage) break;
       after = apiTokens.pageInfo.endCursor;
