@@ -7,6 +7,7 @@ import { paginate } from './pagination.js';
 import { DeletePayload, RoleEnum } from './scalars.js';
 
 export const NamespaceRef = builder.objectRef<NamespaceRow>('Namespace');
+export const NamespaceConnection = builder.connectionObject({ type: NamespaceRef, name: 'NamespaceConnection' }, { name: 'NamespaceEdge' });
 
 /** Namespaces the caller has a role in, by id; the rest are left out (they do not exist for it). */
 async function visibleNamespaces(ids: string[], ctx: Context): Promise<(NamespaceRow | null)[]> {
@@ -57,7 +58,7 @@ builder.queryFields((t) => ({
       }
       return paginate(args, query, 'n.name');
     },
-  }),
+  }, NamespaceConnection),
 }));
 
 const NamespaceInput = (name: string) =>

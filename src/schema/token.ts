@@ -45,6 +45,11 @@ export const TokenRef = builder.interfaceRef<TokenRow>('Token').implement({
 
 export const ApiTokenRef = builder.objectRef<TokenRow>('ApiToken');
 export const PersonalAccessTokenRef = builder.objectRef<TokenRow>('PersonalAccessToken');
+const ApiTokenConnection = builder.connectionObject({ type: ApiTokenRef, name: 'ApiTokenConnection' }, { name: 'ApiTokenEdge' });
+export const PersonalAccessTokenConnection = builder.connectionObject(
+  { type: PersonalAccessTokenRef, name: 'PersonalAccessTokenConnection' },
+  { name: 'PersonalAccessTokenEdge' },
+);
 
 /** Live tokens of one kind that the caller may see; everything else reads as absent. */
 async function visibleTokens(ids: string[], ctx: Context, kind: TokenRow['kind']) {
@@ -116,7 +121,7 @@ builder.objectFields(NamespaceRef, (t) => ({
       }
       return paginate(args, query, 'name');
     },
-  }),
+  }, ApiTokenConnection),
   apiToken: t.field({
     type: ApiTokenRef,
     nullable: true,

@@ -12,6 +12,8 @@ import { DeletePayload, RoleEnum } from './scalars.js';
 export const UserRef = builder.objectRef<UserRow>('User');
 type MembershipRow = MembershipsTable & { username?: string };
 export const MembershipRef = builder.objectRef<MembershipRow>('Membership');
+const UserConnection = builder.connectionObject({ type: UserRef, name: 'UserConnection' }, { name: 'UserEdge' });
+const MembershipConnection = builder.connectionObject({ type: MembershipRef, name: 'MembershipConnection' }, { name: 'MembershipEdge' });
 
 /**
  * Users the caller may see: administrators see everyone; others see themselves and the
@@ -62,7 +64,7 @@ builder.node(UserRef, {
         }
         return paginate(args, query, 'n.name');
       },
-    }),
+    }, MembershipConnection),
   }),
 });
 
@@ -91,7 +93,7 @@ builder.objectField(NamespaceRef, 'members', (t) =>
           .where('m.namespace_id', '=', ns.id),
         'u.username',
       ),
-  }),
+  }, MembershipConnection),
 );
 
 builder.queryFields((t) => ({
@@ -100,7 +102,7 @@ builder.queryFields((t) => ({
     description: 'Administrators only.',
     authScopes: scopesFor('Query.users'),
     resolve: (_root, args, ctx) => paginate(args, ctx.app.db.selectFrom('users').selectAll(), 'username'),
-  }),
+  }, UserConnection),
   user: t.field({
     type: UserRef,
     nullable: true,

@@ -3,7 +3,7 @@ import { scopesFor } from './auth.js';
 import { builder } from './builder.js';
 import { paginate } from './pagination.js';
 import { PrincipalKindEnum, RoleEnum } from './scalars.js';
-import { ApiTokenRef, PersonalAccessTokenRef } from './token.js';
+import { ApiTokenRef, PersonalAccessTokenConnection, PersonalAccessTokenRef } from './token.js';
 import { UserRef } from './user.js';
 
 const ViewerRef = builder.objectRef<Principal>('Viewer');
@@ -56,7 +56,7 @@ ViewerRef.implement({
           .where('revoked_at', 'is', null);
         return paginate(args, query, 'name');
       },
-    }),
+    }, PersonalAccessTokenConnection),
   }),
 });
 

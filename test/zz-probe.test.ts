@@ -1,0 +1,26 @@
+import { it } from 'vitest';
+import { startTestServer } from './helpers/server.js';
+it('probe', async () => {
+  const s = await startTestServer();
+  const t = s.adminToken;
+  await s.ok('mutation { createNamespace(input: {name: "ns"}) { id } }', {}, t);
+  const show = (label: string, r: any) => console.log(label, r.status, JSON.stringify(r.body ?? r).slice(0, 500));
+  show('dt var', await s.gql('mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { secret } }', { i: { namespace: 'ns', name: 'x', role: 'VIEWER', expiresAt: 'tomorrow' } }, t));
+  show('dt lit', await s.gql('mutation { createApiToken(input: {namespace: "ns", name: "x", role: VIEWER, expiresAt: "tomorrow"}) { secret } }', {}, t));
+  const raw = async (label: string, init: RequestInit, url = s.graphqlUrl) => { const r = await fetch(url, init); console.log(label, r.status, [...r.headers].map(h=>h.join(':')).join(' | '), (await r.text()).slice(0, 300)); };
+  await raw('badjson', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: '{"query": ' });
+  await raw('hello', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: '{"query":"hello"}' });
+  await raw('textplain', { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${t}` }, body: '{"query":"{ viewer { kind } }"}' });
+  await raw('textplain2', { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${t}` }, body: 'hello' });
+  await raw('getmut', { method: 'GET', headers: { authorization: `Bearer ${t}`, accept: 'application/json' } }, s.graphqlUrl + '?query=' + encodeURIComponent('mutation { createNamespace(input: {name: "viaget"}) { id } }'));
+  await raw('basic', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Basic YWRtaW46eA==` }, body: '{"query":"{ viewer { kind } }"}' });
+  await raw('big', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: JSON.stringify({ query: '{ viewer { kind } }', variables: { x: 'a'.repeat(3 * 1024 * 1024) } }) });
+  const big = JSON.stringify({ query: '{ viewer { kind } }', variables: { x: 'a'.repeat(3 * 1024 * 1024) } });
+  await raw('bigchunked', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode(big)); c.close(); } }), duplex: 'half' } as any);
+  show('cursor', await s.gql('{ namespaces(after: "garbage") { edges { cursor } } }', {}, t));
+  show('first-1', await s.gql('{ namespaces(first: -1) { edges { cursor } } }', {}, t));
+  show('users first 101', await s.gql('{ users(first: 101) { edges { cursor } } }', {}, t));
+  show('login long', await s.gql('mutation($i: LoginInput!) { login(input: $i) { token } }', { i: { username: 'x'.repeat(10000), password: 'y' } }));
+  show('nullinput', await s.gql('mutation($i: CreateNamespaceInput!) { createNamespace(input: $i) { id } }', { i: { name: null } }, t));
+  await s.close();
+});
