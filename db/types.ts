@@ -12,6 +12,8 @@ export interface Database {
   tokens: TokensTable;
   audit_events: AuditEventsTable;
   audit_chain_head: AuditChainHeadTable;
+  credentials: CredentialsTable;
+  registries: RegistriesTable;
 }
 
 export type RoleName = 'VIEWER' | 'EDITOR' | 'OWNER';
@@ -92,4 +94,37 @@ export interface AuditChainHeadTable {
   id: number;
   hash: string;
   seq: number;
+}
+
+export type CredentialTypeName = 'REGISTRY' | 'GIT' | 'HETZNER' | 'OVH' | 'SSH_KEY';
+export type ValidationStatusName = 'UNCHECKED' | 'VALID' | 'INVALID' | 'UNREACHABLE';
+
+export interface CredentialsTable {
+  id: string;
+  namespace_id: string;
+  name: string;
+  type: CredentialTypeName;
+  description: string | null;
+  /** JSON object of the type's non-secret fields. */
+  public_fields: string;
+  /** Encrypted secret fields (null for SSH keys: their private half is never kept). */
+  secret_ciphertext: string | null;
+  secret_key_id: string | null;
+  validation_status: ValidationStatusName;
+  validation_message: string | null;
+  last_validated_at: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RegistriesTable {
+  id: string;
+  namespace_id: string;
+  name: string;
+  url: string;
+  kind: 'HTTP' | 'OCI';
+  credential_id: string | null;
+  created_at: string;
+  updated_at: string;
 }

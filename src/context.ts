@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import type { Keyring } from './credentials/crypto.js';
 import type { Logger } from './logger.js';
 import type { TokenVerifier } from './auth/verify.js';
 import type { Principal } from './policy.js';
@@ -12,6 +13,8 @@ export interface App {
   dialect: 'sqlite' | 'postgres';
   log: Logger;
   verifier: TokenVerifier;
+  /** Keys that seal credential secrets at rest. */
+  keyring: Keyring;
   now: () => Date;
 }
 

@@ -38,7 +38,7 @@ export const policy = {
     user: admin,
   },
   Namespace: {
-    read: viewer, // the namespace, its members, tokens (metadata)
+    read: viewer, // the namespace, its members, tokens, credentials (metadata), registries
     auditEvents: owner,
   },
   /** Each mutation also names the dotted verb its audit events carry. */
@@ -62,6 +62,22 @@ export const policy = {
     updateUser: { ...admin, action: 'user.update' },
     // Someone else's password: administrators only (domain/users.ts).
     setPassword: { ...user, action: 'user.set_password' },
+    createRegistryCredential: { ...editor, action: 'credential.create' },
+    updateRegistryCredential: { ...editor, action: 'credential.update' },
+    createGitCredential: { ...editor, action: 'credential.create' },
+    updateGitCredential: { ...editor, action: 'credential.update' },
+    createHetznerCredential: { ...editor, action: 'credential.create' },
+    updateHetznerCredential: { ...editor, action: 'credential.update' },
+    createOvhCredential: { ...editor, action: 'credential.create' },
+    updateOvhCredential: { ...editor, action: 'credential.update' },
+    createSshKeyCredential: { ...editor, action: 'credential.create' },
+    deleteCredential: { ...editor, action: 'credential.delete' },
+    validateCredential: { ...editor, action: 'credential.validate' },
+    // Always audited (domain/credentials.ts).
+    revealCredentialSecret: { ...editor, action: 'credential.reveal' },
+    createRegistry: { ...editor, action: 'registry.create' },
+    updateRegistry: { ...editor, action: 'registry.update' },
+    deleteRegistry: { ...editor, action: 'registry.delete' },
   },
 } as const satisfies Record<string, Record<string, Rule & { action?: string }>>;
 

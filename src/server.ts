@@ -6,6 +6,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { InvalidTokenError, TokenVerifier } from './auth/verify.js';
 import type { Config } from './config.js';
+import { loadKeyring } from './credentials/crypto.js';
 import type { App, Context } from './context.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { invalidToken, useAnonymousGate } from './http/auth-gate.js';
@@ -121,10 +122,19 @@ async function handleProbe(app: App, path: string, res: ServerResponse): Promise
 /** Opens the database, migrates it, creates the first administrator if needed and listens. */
 export async function startScopegate(config: Config, options: StartOptions = {}): Promise<Scopegate> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
+  // Before anything else: production refuses to start without a key.
+  const keyring = loadKeyring({
+    masterKey: config.SCOPEGATE_MASTER_KEY,
+    keyring: config.SCOPEGATE_KEYRING,
+    activeKeyId: config.SCOPEGATE_ACTIVE_KEY_ID,
+    dataDir: config.SCOPEGATE_DATA_DIR,
+    production: config.NODE_ENV === 'production',
+    warn: (msg) => log.warn(msg),
+  });
   const { db, dialect } = openDatabase(config.DATABASE_URL);
   await migrateToLatest(db);
   const now = options.now ?? (() => new Date());
-  const app: App = { config, db, dialect, log, now, verifier: new TokenVerifier(db, log, config.SCOPEGATE_TOKEN_CACHE_TTL_SECONDS, now) };
+  const app: App = { config, db, dialect, log, now, keyring, verifier: new TokenVerifier(db, log, config.SCOPEGATE_TOKEN_CACHE_TTL_SECONDS, now) };
   const bootstrap = await bootstrapAdmin(app);
   const yoga = createGraphQLHandler(app);
 

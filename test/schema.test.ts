@@ -7,7 +7,7 @@ const CONTRACT_FILE = new URL('../../shared/contract.graphql', import.meta.url);
 const BUILT_IN = new Set(['ID', 'String', 'Int', 'Float', 'Boolean']);
 
 /** Parts of the contract that later issues build; this list only ever shrinks. */
-const NOT_YET_BUILT = /^(Credential|RegistryCredential|GitCredential|HetznerCredential|OvhCredential|SshKeyCredential|Registry|AuditEvent|Audit|CreateRegistry|UpdateRegistry|DeleteRegistry|CreateGit|UpdateGit|CreateHetzner|UpdateHetzner|CreateOvh|UpdateOvh|CreateSshKey|DeleteCredential|CredentialRef|SshKeyCredentialPayload|SecretField|CredentialSecret|GitProvider|OvhEndpoint|RegistryKind|CredentialType|CredentialValidationStatus|AuditOutcome)|^Namespace\.(credentials|credential|registries|registry|auditEvents)(\(.*\))?$|^Query\.auditEvents(\(.*\))?$|^Mutation\.(create|update)(Registry|Git|Hetzner|Ovh|SshKey)|^Mutation\.(deleteCredential|validateCredential|revealCredentialSecret|createRegistry|updateRegistry|deleteRegistry)(\(.*\))?$/;
+const NOT_YET_BUILT = /^(AuditEvent|AuditActor|AuditOutcome)|^(Namespace|Query)\.auditEvents(\(.*\))?$/;
 
 /** Every type, field and argument of the contract, as "Type.field(arg)" → its type, printed. */
 function surface(types: Record<string, GraphQLNamedType>): Map<string, string> {

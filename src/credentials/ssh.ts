@@ -3,7 +3,8 @@
  * `ssh-keygen -l`), generate Ed25519 keypairs with ssh2 (Node itself cannot
  * write the OpenSSH private key format).
  */
-import { utils as ssh2Utils } from 'ssh2';
+// ssh2 is CommonJS: Node's ESM loader only offers its default export.
+import ssh2 from 'ssh2';
 import sshpk from 'sshpk';
 
 export interface ParsedPublicKey {
@@ -91,6 +92,6 @@ function checkAlgorithm(key: sshpk.Key): void {
 export function generateEd25519(comment: string): { publicKey: string; privateKey: string } {
   // A line break in the comment would corrupt the authorized_keys line.
   const safeComment = comment.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
-  const pair = ssh2Utils.generateKeyPairSync('ed25519', { comment: safeComment });
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: safeComment });
   return { publicKey: pair.public, privateKey: pair.private };
 }

@@ -73,3 +73,16 @@ export async function recordFailure(ctx: Context, scope: MutationScope, err: unk
     ctx.log.error({ err: auditErr }, 'could not record a failed mutation in the audit trail');
   }
 }
+
+/**
+ * Work that must happen before the transaction (parsing, calls to outside providers —
+ * never hold a transaction open across the network): a failure is audited like one inside.
+ */
+export async function attempt<T>(ctx: Context, scope: MutationScope, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    await recordFailure(ctx, scope, err);
+    throw err;
+  }
+}

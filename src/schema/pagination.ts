@@ -29,6 +29,13 @@ function decodeCursor(cursor: string | null | undefined, field: string): string 
  * may be at most 100; cursors are opaque. `query` must already select the rows' filters;
  * this adds the key bounds, the order and the limit.
  */
+function checkPageArgs(args: PageArgs) {
+  for (const field of ['first', 'last'] as const) {
+    const n = args[field];
+    if (n != null && (n < 0 || n > MAX_PAGE)) throw badInput(field, `must be between 0 and ${MAX_PAGE}`);
+  }
+}
+
 export function paginate<DB, TB extends keyof DB, Row extends Record<string, unknown>>(
   args: PageArgs,
   query: SelectQueryBuilder<DB, TB, Row>,
@@ -36,10 +43,7 @@ export function paginate<DB, TB extends keyof DB, Row extends Record<string, unk
   column: string,
 ) {
   const key = column.split('.').pop() as keyof Row & string;
-  for (const field of ['first', 'last'] as const) {
-    const n = args[field];
-    if (n != null && (n < 0 || n > MAX_PAGE)) throw badInput(field, `must be between 0 and ${MAX_PAGE}`);
-  }
+  checkPageArgs(args);
   const after = decodeCursor(args.after, 'after');
   const before = decodeCursor(args.before, 'before');
   return resolveCursorConnection(
@@ -50,6 +54,21 @@ export function paginate<DB, TB extends keyof DB, Row extends Record<string, unk
       if (after !== undefined) q = q.where(column, '>', after);
       if (before !== undefined) q = q.where(column, '<', before);
       return q.orderBy(column, inverted ? 'desc' : 'asc').limit(limit).execute();
+    },
+  );
+}
+
+/** The same paging over rows already loaded (sorted by `key`), e.g. a batch from a DataLoader. */
+export function paginateLoaded<Row extends object>(args: PageArgs, rows: Row[], key: keyof Row & string) {
+  const keyOf = (row: Row) => String(row[key]);
+  checkPageArgs(args);
+  const after = decodeCursor(args.after, 'after');
+  const before = decodeCursor(args.before, 'before');
+  return resolveCursorConnection(
+    { args: { ...args, after, before }, toCursor: (row: Row) => encodeCursor(keyOf(row)), defaultSize: 20, maxSize: MAX_PAGE },
+    ({ after, before, limit, inverted }: ResolveCursorConnectionArgs) => {
+      const inRange = rows.filter((r) => (after === undefined || keyOf(r) > after) && (before === undefined || keyOf(r) < before));
+      return (inverted ? inRange.reverse() : inRange).slice(0, limit);
     },
   );
 }

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { NamespacesTable, RoleName, TokensTable, UsersTable } from '../../db/types.js';
+import type { CredentialsTable, NamespacesTable, RegistriesTable, RoleName, TokensTable, UsersTable } from '../../db/types.js';
 import { effectiveRole, type Principal, type Role } from '../policy.js';
 import type { DB } from './db.js';
 
@@ -30,6 +30,17 @@ export function createLoaders(db: DB, principal: Principal | null) {
   const tokenById = new DataLoader<string, TokenRow | null>(async (ids) =>
     byKey(await db.selectFrom('tokens').selectAll().where('id', 'in', ids).execute(), (r) => r.id, ids),
   );
+  const credentialById = new DataLoader<string, CredentialsTable | null>(async (ids) =>
+    byKey(await db.selectFrom('credentials').selectAll().where('id', 'in', ids).execute(), (r) => r.id, ids),
+  );
+  const registryById = new DataLoader<string, RegistriesTable | null>(async (ids) =>
+    byKey(await db.selectFrom('registries').selectAll().where('id', 'in', ids).execute(), (r) => r.id, ids),
+  );
+  /** Every registry that authenticates with each credential, by name: one statement for a whole list. */
+  const registriesByCredential = new DataLoader<string, RegistriesTable[]>(async (ids) => {
+    const rows = await db.selectFrom('registries').selectAll().where('credential_id', 'in', ids).orderBy('name').execute();
+    return ids.map((id) => rows.filter((r) => r.credential_id === id));
+  });
   /** The calling user's membership role per namespace id. */
   const membershipRole = new DataLoader<string, Role | null>(async (namespaceIds) => {
     if (!principal || principal.kind === 'API_TOKEN') return namespaceIds.map(() => null);
@@ -49,7 +60,7 @@ export function createLoaders(db: DB, principal: Principal | null) {
     return effectiveRole(principal, namespaceId, membership);
   };
 
-  return { userById, namespaceById, namespaceByName, tokenById, membershipRole, roleIn };
+  return { userById, namespaceById, namespaceByName, tokenById, credentialById, registryById, registriesByCredential, membershipRole, roleIn };
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
