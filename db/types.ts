@@ -80,6 +80,7 @@ export interface AuditEventsTable {
   actor_kind: string | null;
   actor_name: string | null;
   namespace: string | null;
+  namespace_id: string | null;
   target: string | null;
   request_id: string;
   ip_address: string | null;

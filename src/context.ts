@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import type { Keyring } from './credentials/crypto.js';
+import type { AuthFailureRecorder } from './domain/auth-failures.js';
 import type { Logger } from './logger.js';
 import type { TokenVerifier } from './auth/verify.js';
 import type { Principal } from './policy.js';
@@ -15,6 +16,7 @@ export interface App {
   verifier: TokenVerifier;
   /** Keys that seal credential secrets at rest. */
   keyring: Keyring;
+  authFailures: AuthFailureRecorder;
   now: () => Date;
 }
 

@@ -36,6 +36,7 @@ export const policy = {
     namespaces: principal, // only those the caller has a role in
     users: admin,
     user: admin,
+    auditEvents: admin, // the whole instance's trail
   },
   Namespace: {
     read: viewer, // the namespace, its members, tokens, credentials (metadata), registries

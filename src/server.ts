@@ -8,6 +8,7 @@ import { InvalidTokenError, TokenVerifier } from './auth/verify.js';
 import type { Config } from './config.js';
 import { loadKeyring } from './credentials/crypto.js';
 import type { App, Context } from './context.js';
+import { AuthFailureRecorder } from './domain/auth-failures.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { invalidToken, useAnonymousGate } from './http/auth-gate.js';
 import { useDenialAudit } from './http/denials.js';
@@ -86,12 +87,16 @@ function createGraphQLHandler(app: App) {
       let principal = null;
       if (header !== null) {
         const match = /^Bearer ([^\s]+)$/i.exec(header.trim());
-        if (!match) throw invalidToken('Authorization header must be "Bearer <token>"');
+        if (!match) {
+          const reason = 'Authorization header must be "Bearer <token>"';
+          await app.authFailures.record(meta, { action: 'auth.failed', reason });
+          throw invalidToken(reason);
+        }
         try {
           principal = await app.verifier.verify(match[1]);
         } catch (err) {
           if (err instanceof InvalidTokenError) {
-            log.info({ reason: err.description, hint: err.hint, ip: meta.ipAddress }, 'authentication failed');
+            await app.authFailures.record(meta, { action: 'auth.failed', reason: err.description, hint: err.hint });
             throw invalidToken(err.description);
           }
           throw err;
@@ -134,7 +139,16 @@ export async function startScopegate(config: Config, options: StartOptions = {})
   const { db, dialect } = openDatabase(config.DATABASE_URL);
   await migrateToLatest(db);
   const now = options.now ?? (() => new Date());
-  const app: App = { config, db, dialect, log, now, keyring, verifier: new TokenVerifier(db, log, config.SCOPEGATE_TOKEN_CACHE_TTL_SECONDS, now) };
+  const app: App = {
+    config,
+    db,
+    dialect,
+    log,
+    now,
+    keyring,
+    verifier: new TokenVerifier(db, log, config.SCOPEGATE_TOKEN_CACHE_TTL_SECONDS, now),
+    authFailures: new AuthFailureRecorder(db, dialect, log, now),
+  };
   const bootstrap = await bootstrapAdmin(app);
   const yoga = createGraphQLHandler(app);
 
@@ -181,6 +195,7 @@ export async function startScopegate(config: Config, options: StartOptions = {})
           }
         }, 50);
       });
+      await app.authFailures.flush();
       await db.destroy();
     })());
 

@@ -87,7 +87,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('outcome', 'text', (c) => c.notNull())
     .addColumn('actor_kind', 'text')
     .addColumn('actor_name', 'text')
+    // The namespace's name at the time, and its id: a later namespace reusing the name
+    // must not see this trail. No foreign key: the trail outlives the namespace.
     .addColumn('namespace', 'text')
+    .addColumn('namespace_id', 'text')
     .addColumn('target', 'text')
     .addColumn('request_id', 'text', (c) => c.notNull())
     .addColumn('ip_address', 'text')
@@ -96,7 +99,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('prev_hash', 'text', (c) => c.notNull())
     .addColumn('hash', 'text', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('audit_events_namespace').on('audit_events').columns(['namespace', 'seq']).execute();
+  // Keyset paging runs newest first on seq; each filter gets an index that ends in seq.
+  for (const column of ['namespace_id', 'action', 'actor_name', 'target', 'outcome']) {
+    await db.schema.createIndex(`audit_events_${column}`).on('audit_events').columns([column, 'seq']).execute();
+  }
+  await db.schema.createIndex('audit_events_occurred_at').on('audit_events').column('occurred_at').execute();
 
   await db.schema
     .createTable('audit_chain_head')

@@ -146,7 +146,7 @@ async function insertCredential(
 /** Creates a REGISTRY, GIT, HETZNER or OVH credential: validated with its provider first unless skipValidation. */
 export async function createCredential(ctx: Context, type: Exclude<CredentialTypeName, 'SSH_KEY'>, input: CredentialInput): Promise<CredentialRow> {
   const ns = await namespaceNamed(ctx, input.namespace);
-  const scope = { operation: createOperation[type], namespace: ns.name, target: credentialResourceName(ns.name, input.name) };
+  const scope = { operation: createOperation[type], namespace: ns, target: credentialResourceName(ns.name, input.name) };
   const spec = credentialFields[type];
   const prepared = await attempt(ctx, scope, async () => {
     const common = parseInput(commonSchema, input);
@@ -166,7 +166,7 @@ export async function createCredential(ctx: Context, type: Exclude<CredentialTyp
 /** Updates a credential of the given type; a changed secret is re-validated unless skipValidation. */
 export async function updateCredential(ctx: Context, type: Exclude<CredentialTypeName, 'SSH_KEY'>, input: CredentialInput): Promise<CredentialRow> {
   const ns = await namespaceNamed(ctx, input.namespace);
-  const scope = { operation: updateOperation[type], namespace: ns.name, target: credentialResourceName(ns.name, input.name) };
+  const scope = { operation: updateOperation[type], namespace: ns, target: credentialResourceName(ns.name, input.name) };
   const spec = credentialFields[type];
   const prepared = await attempt(ctx, scope, async () => {
     const current = await credentialNamed(ctx.app.db, ns, input.name);
@@ -210,7 +210,7 @@ export async function createSshKeyCredential(
   input: { namespace: string; name: string; description?: string | null; publicKey?: string | null; generate?: boolean | null },
 ): Promise<{ credential: CredentialRow; privateKey: string | null }> {
   const ns = await namespaceNamed(ctx, input.namespace);
-  const scope = { operation: 'createSshKeyCredential' as const, namespace: ns.name, target: credentialResourceName(ns.name, input.name) };
+  const scope = { operation: 'createSshKeyCredential' as const, namespace: ns, target: credentialResourceName(ns.name, input.name) };
   let privateKey: string | null = null;
   const credential = await mutate(ctx, scope, async ({ trx, note }) => {
     const common = parseInput(commonSchema, input);
@@ -235,7 +235,7 @@ export async function createSshKeyCredential(
 export async function deleteCredential(ctx: Context, input: { namespace: string; name: string; force?: boolean | null }): Promise<string> {
   const ns = await namespaceNamed(ctx, input.namespace);
   const target = credentialResourceName(ns.name, input.name);
-  await mutate(ctx, { operation: 'deleteCredential', namespace: ns.name, target }, async ({ trx, note }) => {
+  await mutate(ctx, { operation: 'deleteCredential', namespace: ns, target }, async ({ trx, note }) => {
     const row = await credentialNamed(trx, ns, input.name);
     const users = await registriesUsing(trx, row.id);
     if (users.length && !input.force) {
@@ -258,7 +258,7 @@ export async function deleteCredential(ctx: Context, input: { namespace: string;
 /** Checks the stored secret with its provider now and records the outcome; a "no" is also an error. */
 export async function validateCredential(ctx: Context, input: { namespace: string; name: string }): Promise<CredentialRow> {
   const ns = await namespaceNamed(ctx, input.namespace);
-  const scope = { operation: 'validateCredential' as const, namespace: ns.name, target: credentialResourceName(ns.name, input.name) };
+  const scope = { operation: 'validateCredential' as const, namespace: ns, target: credentialResourceName(ns.name, input.name) };
   const { row, result } = await attempt(ctx, scope, async () => {
     const row = await credentialNamed(ctx.app.db, ns, input.name);
     const result = await check(ctx, row.type, publicFieldsOf(row), unseal(ctx, row, ns.name), row.id).catch((err) => inputError('input', err));
@@ -281,7 +281,7 @@ export async function validateCredential(ctx: Context, input: { namespace: strin
 /** The decrypted secret fields, for editors; every reveal is an audit event (naming the fields, never their values). */
 export async function revealCredentialSecret(ctx: Context, input: { namespace: string; name: string }) {
   const ns = await namespaceNamed(ctx, input.namespace);
-  const scope = { operation: 'revealCredentialSecret' as const, namespace: ns.name, target: credentialResourceName(ns.name, input.name) };
+  const scope = { operation: 'revealCredentialSecret' as const, namespace: ns, target: credentialResourceName(ns.name, input.name) };
   return mutate(ctx, scope, async ({ trx, note }) => {
     const row = await credentialNamed(trx, ns, input.name);
     const fields = Object.entries(unseal(ctx, row, ns.name)).map(([name, value]) => ({ name, value }));

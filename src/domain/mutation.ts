@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/types.js';
 import type { Context } from '../context.js';
-import { actorOf, appendAudit, type AuditEntry, type AuditRecord } from './audit.js';
+import { actorOf, appendAudit, type AuditEntry, type AuditNamespace, type AuditRecord } from './audit.js';
 import { DomainError } from './errors.js';
 import { auditActionOf, type MutationName } from '../policy.js';
 
@@ -11,7 +11,7 @@ export const auditedErrors = new WeakSet<object>();
 export interface MutationScope {
   /** The Mutation field; its audit action comes from the policy table. */
   operation: MutationName;
-  namespace?: string | null;
+  namespace?: AuditNamespace | null;
   target?: string | null;
 }
 
@@ -61,7 +61,10 @@ export async function mutate<T>(ctx: Context, scope: MutationScope, work: (tools
 
 /** Records a refused or failed attempt in a transaction of its own. */
 export async function recordFailure(ctx: Context, scope: MutationScope, err: unknown, details: Record<string, unknown> = {}) {
-  const reason = err instanceof DomainError ? { code: err.code, reason: err.message } : { code: 'INTERNAL_SERVER_ERROR' };
+  const reason =
+    err instanceof DomainError
+      ? { code: err.code, reason: err.message, ...(err.extensions.neededRole ? { neededRole: err.extensions.neededRole } : {}) }
+      : { code: 'INTERNAL_SERVER_ERROR' };
   const entry = toEntry(scope, outcomeOf(err), { ...details, ...reason });
   if (err instanceof Error) auditedErrors.add(err);
   try {

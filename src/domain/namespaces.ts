@@ -30,11 +30,12 @@ interface NamespaceInput {
 export async function createNamespace(ctx: Context, input: NamespaceInput): Promise<NamespaceRow> {
   const p = principalOf(ctx);
   if (!isUserPrincipal(p)) throw forbidden('namespaces are created by users; this request used a namespace API token');
-  return mutate(ctx, { operation: 'createNamespace', namespace: input.name, target: `namespaces/${input.name}` }, async ({ trx }) => {
+  const id = randomUUID();
+  return mutate(ctx, { operation: 'createNamespace', namespace: { id, name: input.name }, target: `namespaces/${input.name}` }, async ({ trx }) => {
     const fields = parseInput(namespaceFields, input);
     const now = ctx.app.now().toISOString();
     const row: NamespaceRow = {
-      id: randomUUID(),
+      id,
       name: fields.name,
       display_name: fields.displayName ?? null,
       description: fields.description ?? null,
@@ -54,7 +55,7 @@ export async function createNamespace(ctx: Context, input: NamespaceInput): Prom
 
 export async function updateNamespace(ctx: Context, input: NamespaceInput): Promise<NamespaceRow> {
   const ns = await namespaceNamed(ctx, input.name);
-  return mutate(ctx, { operation: 'updateNamespace', namespace: ns.name, target: `namespaces/${ns.name}` }, async ({ trx, note }) => {
+  return mutate(ctx, { operation: 'updateNamespace', namespace: ns, target: `namespaces/${ns.name}` }, async ({ trx, note }) => {
     const fields = parseInput(namespaceFields, input);
     const patch: Partial<NamespaceRow> = {};
     if (input.displayName !== undefined) patch.display_name = fields.displayName ?? null;
@@ -69,7 +70,7 @@ export async function updateNamespace(ctx: Context, input: NamespaceInput): Prom
 /** Deletes the namespace with its memberships and tokens (foreign keys cascade); the audit trail stays. */
 export async function deleteNamespace(ctx: Context, input: { name: string }): Promise<string> {
   const ns = await namespaceNamed(ctx, input.name);
-  await mutate(ctx, { operation: 'deleteNamespace', namespace: ns.name, target: `namespaces/${ns.name}` }, async ({ trx }) => {
+  await mutate(ctx, { operation: 'deleteNamespace', namespace: ns, target: `namespaces/${ns.name}` }, async ({ trx }) => {
     await trx.deleteFrom('namespaces').where('id', '=', ns.id).execute();
   });
   ctx.app.verifier.invalidateNamespace(ns.id);
@@ -96,7 +97,7 @@ async function ownerCount(trx: Executor, namespaceId: string): Promise<number> {
 
 export async function setMemberRole(ctx: Context, input: { namespace: string; username: string; role: Role }) {
   const ns = await namespaceNamed(ctx, input.namespace);
-  const scope = { operation: 'setMemberRole', namespace: ns.name, target: `namespaces/${ns.name}/members/${input.username}` } as const;
+  const scope = { operation: 'setMemberRole', namespace: ns, target: `namespaces/${ns.name}/members/${input.username}` } as const;
   return mutate(ctx, scope, async ({ trx, note }) => {
     parseInput(z.object({ username: usernameSchema }), input);
     const user = await userNamed(trx, input.username);
@@ -123,7 +124,7 @@ export async function setMemberRole(ctx: Context, input: { namespace: string; us
 export async function removeMember(ctx: Context, input: { namespace: string; username: string }): Promise<string> {
   const ns = await namespaceNamed(ctx, input.namespace);
   const target = `namespaces/${ns.name}/members/${input.username}`;
-  await mutate(ctx, { operation: 'removeMember', namespace: ns.name, target }, async ({ trx, note }) => {
+  await mutate(ctx, { operation: 'removeMember', namespace: ns, target }, async ({ trx, note }) => {
     const user = await userNamed(trx, input.username);
     const current = await trx
       .selectFrom('memberships')

@@ -41,7 +41,7 @@ async function registryNamed(trx: Executor, ns: NamespaceRow, name: string): Pro
 
 export async function createRegistry(ctx: Context, input: { namespace: string; name: string; url: string; credential?: string | null }) {
   const ns = await namespaceNamed(ctx, input.namespace);
-  const scope = { operation: 'createRegistry' as const, namespace: ns.name, target: registryResourceName(ns.name, input.name) };
+  const scope = { operation: 'createRegistry' as const, namespace: ns, target: registryResourceName(ns.name, input.name) };
   return mutate(ctx, scope, async ({ trx, note }) => {
     const { name } = parseInput(z.object({ name: nameSchema }), input);
     const url = parseUrl(input.url);
@@ -72,7 +72,7 @@ export async function updateRegistry(
   input: { namespace: string; name: string; url?: string | null; credential?: string | null; clearCredential?: boolean | null },
 ) {
   const ns = await namespaceNamed(ctx, input.namespace);
-  const scope = { operation: 'updateRegistry' as const, namespace: ns.name, target: registryResourceName(ns.name, input.name) };
+  const scope = { operation: 'updateRegistry' as const, namespace: ns, target: registryResourceName(ns.name, input.name) };
   return mutate(ctx, scope, async ({ trx, note }) => {
     const current = await registryNamed(trx, ns, input.name);
     if (input.credential != null && input.clearCredential) throw badInput('input.clearCredential', 'give either credential or clearCredential, not both');
@@ -93,7 +93,7 @@ export async function updateRegistry(
 export async function deleteRegistry(ctx: Context, input: { namespace: string; name: string }): Promise<string> {
   const ns = await namespaceNamed(ctx, input.namespace);
   const target = registryResourceName(ns.name, input.name);
-  await mutate(ctx, { operation: 'deleteRegistry', namespace: ns.name, target }, async ({ trx }) => {
+  await mutate(ctx, { operation: 'deleteRegistry', namespace: ns, target }, async ({ trx }) => {
     const row = await registryNamed(trx, ns, input.name);
     await trx.deleteFrom('registries').where('id', '=', row.id).execute();
   });

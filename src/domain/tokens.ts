@@ -22,7 +22,7 @@ const resourceName = (owner: TokenOwner, name: string) =>
 
 const auditScope = (owner: TokenOwner, verb: 'create' | 'update' | 'regenerate' | 'revoke', name: string) => ({
   operation: `${verb}${owner.kind === 'API' ? 'ApiToken' : 'PersonalAccessToken'}` as const,
-  namespace: owner.kind === 'API' ? owner.namespace.name : null,
+  namespace: owner.kind === 'API' ? owner.namespace : null,
   target: resourceName(owner, name),
 });
 

@@ -9,7 +9,7 @@ import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { TokenRow, UserRow } from '../store/loaders.js';
 import { actorOf, appendAudit } from './audit.js';
 import { badInput, conflict, DomainError, forbidden, notFound } from './errors.js';
-import { mutate, recordFailure } from './mutation.js';
+import { mutate } from './mutation.js';
 import { displayNameSchema, parseInput, passwordSchema, usernameSchema } from './validation.js';
 
 const userTarget = (username: string) => `users/${username}`;
@@ -134,7 +134,8 @@ export async function login(ctx: Context, input: { username: string; password: s
   const scope = { operation: 'login', target: userTarget(fields.username) } as const;
   if (!user || !ok || user.disabled) {
     const err = new DomainError('UNAUTHENTICATED', user?.disabled && ok ? 'this account is disabled' : 'invalid username or password');
-    await recordFailure(ctx, scope, err);
+    // Folded like token failures, so that password guessing cannot flood the trail.
+    await app.authFailures.record(ctx, { action: 'auth.login', reason: err.message, target: scope.target });
     throw err;
   }
   const now = app.now();

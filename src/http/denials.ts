@@ -20,7 +20,9 @@ export function useDenialAudit(): Plugin<Context> {
             const field = error.path?.length === 1 ? String(error.path[0]) : null;
             if (!field || !(field in policy.Mutation) || !(original instanceof DomainError) || auditedErrors.has(original)) continue;
             if (original.code !== 'FORBIDDEN' && original.code !== 'NOT_FOUND') continue;
-            await recordFailure(ctx, { operation: field as MutationName, namespace: original.namespace ?? null }, original);
+            const name = original.namespace;
+            const namespace = name ? { name, id: (await ctx.loaders.namespaceByName.load(name))?.id ?? null } : null;
+            await recordFailure(ctx, { operation: field as MutationName, namespace }, original);
           }
         },
       };

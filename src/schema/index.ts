@@ -8,6 +8,7 @@ import './viewer.js';
 import './session.js';
 import './credential.js';
 import './registry.js';
+import './audit.js';
 
 // Deny by default: every root field needs a verified principal unless it opts out
 // (only `login` does); fields add their own scopes from the policy table.

@@ -36,13 +36,17 @@ function checkPageArgs(args: PageArgs) {
   }
 }
 
-export function paginate<DB, TB extends keyof DB, Row extends Record<string, unknown>>(
+export function paginate<DB, TB extends keyof DB, Row extends object>(
   args: PageArgs,
   query: SelectQueryBuilder<DB, TB, Row>,
   /** The sort column, qualified when the query joins (e.g. "u.username"); the row has it unqualified. */
   column: string,
+  /** Newest first for audit events (by their sequence number), by name otherwise. */
+  order: { direction: 'asc' | 'desc'; numeric?: boolean } = { direction: 'asc' },
 ) {
   const key = column.split('.').pop() as keyof Row & string;
+  const asKey = (cursor: string) => (order.numeric ? Number(cursor) : cursor);
+  const [forward, backward] = order.direction === 'asc' ? (['>', '<'] as const) : (['<', '>'] as const);
   checkPageArgs(args);
   const after = decodeCursor(args.after, 'after');
   const before = decodeCursor(args.before, 'before');
@@ -51,9 +55,10 @@ export function paginate<DB, TB extends keyof DB, Row extends Record<string, unk
     async ({ after, before, limit, inverted }: ResolveCursorConnectionArgs) => {
       // Kysely cannot type a column named by a variable; the key is a column of Row.
       let q = query as unknown as SelectQueryBuilder<any, any, Row>;
-      if (after !== undefined) q = q.where(column, '>', after);
-      if (before !== undefined) q = q.where(column, '<', before);
-      return q.orderBy(column, inverted ? 'desc' : 'asc').limit(limit).execute();
+      if (after !== undefined) q = q.where(column, forward, asKey(after));
+      if (before !== undefined) q = q.where(column, backward, asKey(before));
+      const reverse = order.direction === 'asc' ? 'desc' : 'asc';
+      return q.orderBy(column, inverted ? reverse : order.direction).limit(limit).execute();
     },
   );
 }

@@ -1,0 +1,128 @@
+import type { Selectable, SelectQueryBuilder } from 'kysely';
+import type { AuditEventsTable, Database } from '../../db/types.js';
+import type { Context } from '../context.js';
+import { isUserPrincipal } from '../policy.js';
+import { scopesFor } from './auth.js';
+import { builder } from './builder.js';
+import { NamespaceRef } from './namespace.js';
+import { paginate } from './pagination.js';
+import { PrincipalKindEnum } from './scalars.js';
+
+type AuditRow = Selectable<AuditEventsTable>;
+
+const AuditOutcomeEnum = builder.enumType('AuditOutcome', { values: ['SUCCESS', 'DENIED', 'ERROR'] as const });
+
+const AuditActorRef = builder.objectRef<{ kind: string | null; name: string | null }>('AuditActor').implement({
+  fields: (t) => ({
+    kind: t.field({ type: PrincipalKindEnum, nullable: true, resolve: (a) => a.kind as 'USER_SESSION' | 'PERSONAL_ACCESS_TOKEN' | 'API_TOKEN' | null }),
+    name: t.exposeString('name', {
+      nullable: true,
+      description: 'e.g. user:alice, namespaces/default/apitokens/ci, or null for anonymous',
+    }),
+  }),
+});
+
+export const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent');
+const AuditEventConnection = builder.connectionObject({ type: AuditEventRef, name: 'AuditEventConnection' }, { name: 'AuditEventEdge' });
+
+const isAdmin = (ctx: Context) => Boolean(ctx.principal && isUserPrincipal(ctx.principal) && ctx.principal.isAdmin);
+
+/** Administrators see every event; owners see those of their namespace; nobody else any. */
+async function visibleEvents(ids: string[], ctx: Context) {
+  const rows = await ctx.app.db.selectFrom('audit_events').selectAll().where('id', 'in', ids).execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return Promise.all(
+    ids.map(async (id) => {
+      const row = byId.get(id);
+      if (!row) return null;
+      if (isAdmin(ctx)) return row;
+      return row.namespace_id && (await ctx.loaders.roleIn(row.namespace_id)) === 'OWNER' ? row : null;
+    }),
+  );
+}
+
+builder.node(AuditEventRef, {
+  description: 'One recorded action. Never contains a secret.',
+  id: { resolve: (row) => row.id },
+  loadMany: visibleEvents,
+  // (Our scope loaders throw their own errors, so this picks one check rather than $any.)
+  authScopes: (row, ctx) => (row.namespace_id && !isAdmin(ctx) ? { namespace: { id: row.namespace_id, role: 'OWNER' } } : { admin: true }),
+  fields: (t) => ({
+    occurredAt: t.field({ type: 'DateTime', resolve: (row) => row.occurred_at }),
+    action: t.exposeString('action', { description: 'Dotted verb, e.g. apitoken.create, apitoken.regenerate, credential.reveal, auth.failed' }),
+    outcome: t.field({ type: AuditOutcomeEnum, resolve: (row) => row.outcome }),
+    actor: t.field({ type: AuditActorRef, resolve: (row) => ({ kind: row.actor_kind, name: row.actor_name }) }),
+    namespace: t.exposeString('namespace', { nullable: true, description: 'Namespace name at the time of the event, null for instance-wide events.' }),
+    target: t.exposeString('target', { nullable: true, description: 'Resource name of the target, e.g. namespaces/default/credentials/ghcr' }),
+    requestId: t.exposeString('request_id'),
+    ipAddress: t.exposeString('ip_address', { nullable: true }),
+    userAgent: t.exposeString('user_agent', { nullable: true }),
+    details: t.exposeString('details', {
+      nullable: true,
+      description: 'JSON object with action-specific, non-secret details (changed fields, reasons).',
+    }),
+  }),
+});
+
+const AuditEventFilter = builder.inputType('AuditEventFilter', {
+  fields: (t) => ({
+    action: t.string({ description: 'Exact action, or a prefix ending in * (e.g. apitoken.*).' }),
+    outcome: t.field({ type: AuditOutcomeEnum }),
+    actor: t.string({ description: 'Exact actor name, e.g. user:alice.' }),
+    target: t.string({ description: 'Exact resource name, or a prefix ending in *.' }),
+    since: t.field({ type: 'DateTime', description: 'Events at or after this instant.' }),
+    until: t.field({ type: 'DateTime', description: 'Events before this instant.' }),
+  }),
+});
+
+type Filter = { action?: string | null; outcome?: string | null; actor?: string | null; target?: string | null; since?: Date | null; until?: Date | null };
+
+const exactOrPrefix = (value: string) =>
+  value.endsWith('*') ? (['like', `${value.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`] as const) : (['=', value] as const);
+
+function filtered(query: SelectQueryBuilder<Database, 'audit_events', AuditRow>, filter: Filter | null | undefined) {
+  if (!filter) return query;
+  let q = query;
+  if (filter.action) {
+    const [op, value] = exactOrPrefix(filter.action);
+    q = op === 'like' ? q.where((eb) => eb('action', 'like', value)) : q.where('action', '=', value);
+  }
+  if (filter.target) {
+    const [op, value] = exactOrPrefix(filter.target);
+    q = op === 'like' ? q.where((eb) => eb('target', 'like', value)) : q.where('target', '=', value);
+  }
+  if (filter.outcome) q = q.where('outcome', '=', filter.outcome as AuditRow['outcome']);
+  if (filter.actor) q = q.where('actor_name', '=', filter.actor);
+  if (filter.since) q = q.where('occurred_at', '>=', filter.since.toISOString());
+  if (filter.until) q = q.where('occurred_at', '<', filter.until.toISOString());
+  return q;
+}
+
+const NEWEST_FIRST = { direction: 'desc', numeric: true } as const;
+
+builder.objectField(NamespaceRef, 'auditEvents', (t) =>
+  t.connection(
+    {
+      type: AuditEventRef,
+      description: 'Owners only.',
+      authScopes: scopesFor('Namespace.auditEvents', (_args, ns: { id: string }) => ({ id: ns.id })),
+      args: { filter: t.arg({ type: AuditEventFilter }) },
+      resolve: (ns, args, ctx) =>
+        paginate(args, filtered(ctx.app.db.selectFrom('audit_events').selectAll().where('namespace_id', '=', ns.id), args.filter), 'seq', NEWEST_FIRST),
+    },
+    AuditEventConnection,
+  ),
+);
+
+builder.queryField('auditEvents', (t) =>
+  t.connection(
+    {
+      type: AuditEventRef,
+      description: 'Administrators only: audit events of the whole instance.',
+      authScopes: scopesFor('Query.auditEvents'),
+      args: { filter: t.arg({ type: AuditEventFilter }) },
+      resolve: (_root, args, ctx) => paginate(args, filtered(ctx.app.db.selectFrom('audit_events').selectAll(), args.filter), 'seq', NEWEST_FIRST),
+    },
+    AuditEventConnection,
+  ),
+);
