@@ -182,7 +182,7 @@ export function summaryOf(report: RotateReport, dryRun: boolean): string {
   if (report.changedConcurrently) parts.push(`changed concurrently ${report.changedConcurrently}`);
   let tail = '';
   if (report.failed.length) {
-    tail = ` — could not decrypt ${report.failed.join(', ')}: add the key it was sealed with to SCOPEGATE_KEYRING, or re-enter its secret`;
+    tail = ` — could not decrypt ${report.failed.join(', ')}: add the key it was sealed with to SCOPEGATE_KEYRING (if that key is lost, the secret must be entered anew)`;
   } else if (report.stoppedAtLimit) {
     tail = ` — stopped at --limit; ${report.remaining} left, run again to continue`;
   } else if (report.rotated === 0 && report.changedConcurrently === 0) {

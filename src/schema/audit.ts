@@ -1,4 +1,4 @@
-import type { Selectable, SelectQueryBuilder } from 'kysely';
+import { type Selectable, type SelectQueryBuilder, sql } from 'kysely';
 import type { AuditEventsTable, Database } from '../../db/types.js';
 import type { Context } from '../context.js';
 import { isUserPrincipal } from '../policy.js';
@@ -77,20 +77,24 @@ const AuditEventFilter = builder.inputType('AuditEventFilter', {
 
 type Filter = { action?: string | null; outcome?: string | null; actor?: string | null; target?: string | null; since?: Date | null; until?: Date | null };
 
-const exactOrPrefix = (value: string) =>
-  value.endsWith('*') ? (['like', `${value.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`] as const) : (['=', value] as const);
+type TextColumn = 'action' | 'target';
+
+/**
+ * Exact match (an index on the column and seq serves it), or a prefix ending in "*".
+ * A prefix is compared through substr() on purpose: an index range on the column would
+ * then need a sort of every match by seq, while walking seq newest first stops at a page.
+ */
+function matching(q: SelectQueryBuilder<Database, 'audit_events', AuditRow>, column: TextColumn, value: string) {
+  if (!value.endsWith('*')) return q.where(column, '=', value);
+  const prefix = value.slice(0, -1);
+  return prefix ? q.where(sql`substr(${sql.ref(column)}, 1, ${prefix.length})`, '=', prefix) : q;
+}
 
 function filtered(query: SelectQueryBuilder<Database, 'audit_events', AuditRow>, filter: Filter | null | undefined) {
   if (!filter) return query;
   let q = query;
-  if (filter.action) {
-    const [op, value] = exactOrPrefix(filter.action);
-    q = op === 'like' ? q.where((eb) => eb('action', 'like', value)) : q.where('action', '=', value);
-  }
-  if (filter.target) {
-    const [op, value] = exactOrPrefix(filter.target);
-    q = op === 'like' ? q.where((eb) => eb('target', 'like', value)) : q.where('target', '=', value);
-  }
+  if (filter.action) q = matching(q, 'action', filter.action);
+  if (filter.target) q = matching(q, 'target', filter.target);
   if (filter.outcome) q = q.where('outcome', '=', filter.outcome as AuditRow['outcome']);
   if (filter.actor) q = q.where('actor_name', '=', filter.actor);
   if (filter.since) q = q.where('occurred_at', '>=', filter.since.toISOString());

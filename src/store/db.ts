@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, type LogEvent, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../../db/migrations/index.js';
 import type { Database } from '../../db/types.js';
@@ -15,10 +15,12 @@ export interface OpenedDatabase {
   dialect: 'sqlite' | 'postgres';
 }
 
-export function openDatabase(url: string): OpenedDatabase {
+/** `onQuery` sees every statement (tests count them to prove lists cost a constant number). */
+export function openDatabase(url: string, onQuery?: (event: LogEvent) => void): OpenedDatabase {
+  const log = onQuery ? (event: LogEvent) => onQuery(event) : undefined;
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dialect: 'postgres' };
   }
   if (url !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(url)), { recursive: true });
   const database = new SQLite(url);
@@ -28,7 +30,7 @@ export function openDatabase(url: string): OpenedDatabase {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }), log }), dialect: 'sqlite' };
 }
 
 export async function migrateToLatest(db: DB): Promise<void> {

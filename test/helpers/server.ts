@@ -28,6 +28,8 @@ export interface TestServer {
   logs: string[];
   /** Every secret any response carried (tokens, sessions), collected for the at-rest checks. */
   issuedSecrets: Set<string>;
+  /** SQL statements run so far (reset it to count those of one request). */
+  statements: string[];
   gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null, headers?: Record<string, string>): Promise<GqlResponse<T>>;
   /** Like gql, but fails the test on any error; returns data. */
   ok<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<T>;
@@ -54,7 +56,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: 'info',
     ...env,
   });
-  const gate = await startScopegate(config, { log: createLogger(config.LOG_LEVEL, stream) });
+  const statements: string[] = [];
+  const gate = await startScopegate(config, {
+    log: createLogger(config.LOG_LEVEL, stream),
+    onQuery: (event) => statements.push(event.query.sql),
+  });
   if (!gate.bootstrap) throw new Error('expected a first start');
   const issuedSecrets = new Set<string>([gate.bootstrap.secret]);
 
@@ -91,6 +97,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     adminToken: gate.bootstrap.secret,
     logs,
     issuedSecrets,
+    statements,
     gql,
     ok,
     close: async () => {
