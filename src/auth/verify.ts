@@ -15,6 +15,9 @@ export class InvalidTokenError extends Error {
   }
 }
 
+/** What to drop from the cache of verified principals. */
+export type Invalidation = { tokenId: string } | { userId: string } | { namespaceId: string };
+
 interface CacheEntry {
   principal: Principal;
   userId: string | null;
@@ -53,20 +56,33 @@ export class TokenVerifier {
     return entry.principal;
   }
 
+  /** Set by the invalidation bus: tells the other replicas. */
+  onInvalidate?: (invalidation: Invalidation) => void;
+
   invalidateToken(tokenId: string): void {
-    this.drop((e) => e.principal.tokenId === tokenId);
+    this.invalidate({ tokenId });
   }
 
   invalidateUser(userId: string): void {
-    this.drop((e) => e.userId === userId);
+    this.invalidate({ userId });
   }
 
   invalidateNamespace(namespaceId: string): void {
-    this.drop((e) => e.principal.kind === 'API_TOKEN' && e.principal.namespaceId === namespaceId);
+    this.invalidate({ namespaceId });
   }
 
-  private drop(match: (entry: CacheEntry) => boolean): void {
-    for (const [key, entry] of this.cache.entries()) if (match(entry)) this.cache.delete(key);
+  /** Drops matching entries here only (what another replica asked for). */
+  apply(invalidation: Invalidation): void {
+    const matches = (e: CacheEntry) =>
+      ('tokenId' in invalidation && e.principal.tokenId === invalidation.tokenId) ||
+      ('userId' in invalidation && e.userId === invalidation.userId) ||
+      ('namespaceId' in invalidation && e.principal.kind === 'API_TOKEN' && e.principal.namespaceId === invalidation.namespaceId);
+    for (const [key, entry] of this.cache.entries()) if (matches(entry)) this.cache.delete(key);
+  }
+
+  private invalidate(invalidation: Invalidation): void {
+    this.apply(invalidation);
+    this.onInvalidate?.(invalidation);
   }
 
   private async load(hash: string, kind: SecretKind, secret: string): Promise<CacheEntry> {

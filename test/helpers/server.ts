@@ -36,9 +36,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A real server on a free port over a real SQLite file in a fresh temporary folder. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scopegate-test-'));
+/**
+ * A real server on a free port over a real SQLite file in a fresh temporary folder, or,
+ * with `replicaOf`, a second replica over the same database file and key.
+ */
+export async function startTestServer(env: Record<string, string> = {}, replicaOf?: TestServer): Promise<TestServer> {
+  const dir = replicaOf?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'scopegate-test-'));
   const dbFile = path.join(dir, 'scopegate.db');
   const logs: string[] = [];
   const stream = new Writable({
@@ -61,8 +64,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     log: createLogger(config.LOG_LEVEL, stream),
     onQuery: (event) => statements.push(event.query.sql),
   });
-  if (!gate.bootstrap) throw new Error('expected a first start');
-  const issuedSecrets = new Set<string>([gate.bootstrap.secret]);
+  const adminToken = gate.bootstrap?.secret ?? replicaOf?.adminToken;
+  if (!adminToken) throw new Error('expected a first start');
+  const issuedSecrets = replicaOf?.issuedSecrets ?? new Set<string>([adminToken]);
 
   const gql: TestServer['gql'] = async (query, variables, token, headers = {}) => {
     const res = await fetch(gate.graphqlUrl, {
@@ -94,7 +98,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     graphqlUrl: gate.graphqlUrl,
     dir,
     dbFile,
-    adminToken: gate.bootstrap.secret,
+    adminToken,
     logs,
     issuedSecrets,
     statements,

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import type { Invalidation, TokenVerifier } from './verify.js';
+
+const CHANNEL = 'scopegate:token-cache';
+
+/**
+ * Carries cache invalidations to the other replicas over Redis pub/sub, so a revoked,
+ * disabled or regenerated token stops working on every replica at once, not after the
+ * cache TTL. Without Redis configured, invalidation stays local (one replica).
+ */
+export class InvalidationBus {
+  private readonly instance = randomUUID();
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+
+  constructor(url: string, verifier: TokenVerifier, private readonly log: Logger) {
+    const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true };
+    this.publisher = new Redis(url, options);
+    this.subscriber = new Redis(url, options);
+    for (const client of [this.publisher, this.subscriber]) {
+      client.on('error', (err) => log.warn({ err: err.message }, 'redis: token cache invalidation across replicas is degraded'));
+    }
+    this.subscriber.on('message', (_channel, raw) => {
+      try {
+        const { from, invalidation } = JSON.parse(raw) as { from: string; invalidation: Invalidation };
+        if (from !== this.instance) verifier.apply(invalidation);
+      } catch (err) {
+        log.warn({ err }, 'redis: ignored a malformed invalidation message');
+      }
+    });
+    verifier.onInvalidate = (invalidation) => this.publish(invalidation);
+  }
+
+  /** Resolves once this replica listens, so nothing published after start is missed. */
+  async start(): Promise<void> {
+    await this.subscriber.subscribe(CHANNEL);
+  }
+
+  private publish(invalidation: Invalidation): void {
+    this.publisher
+      .publish(CHANNEL, JSON.stringify({ from: this.instance, invalidation }))
+      .catch((err) => this.log.warn({ err: err.message }, 'redis: could not publish a token cache invalidation'));
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.subscriber.quit(), this.publisher.quit()]);
+  }
+}

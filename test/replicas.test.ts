@@ -1,0 +1,79 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actions } from './helpers/fixtures.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+const REDIS_URL = process.env.SCOPEGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(port || 6379), hostname, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+const redis = await reachable(REDIS_URL);
+if (!redis) console.warn(`replicas.test.ts: no Redis at ${REDIS_URL}, skipping the cross-replica invalidation tests`);
+
+/** Two replicas over one database: a change on one must reach the other's token cache at once. */
+describe.skipIf(!redis)('several replicas with Redis', () => {
+  let a: TestServer;
+  let b: TestServer;
+  const env = { SCOPEGATE_REDIS_URL: REDIS_URL, SCOPEGATE_TOKEN_CACHE_TTL_SECONDS: '300' };
+
+  beforeAll(async () => {
+    a = await startTestServer(env);
+    b = await startTestServer(env, a);
+    await actions(a).createNamespace(a.adminToken, 'shared');
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  const works = async (server: TestServer, token: string) => (await server.gql('{ viewer { kind } }', {}, token)).status === 200;
+  const eventually = async (check: () => Promise<boolean>) => {
+    for (let i = 0; i < 50; i++) {
+      if (await check()) return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  };
+
+  it('a token revoked on one replica is refused by the other, though the other had cached it', async () => {
+    const secret = await actions(a).createApiToken(a.adminToken, { namespace: 'shared', name: 'revoke-me', role: 'VIEWER' });
+    expect(await works(b, secret)).toBe(true); // now cached on b for 300 s
+    await a.ok('mutation { revokeApiToken(input: { namespace: "shared", name: "revoke-me" }) { deleted } }', {}, a.adminToken);
+    expect(await eventually(async () => !(await works(b, secret)))).toBe(true);
+  });
+
+  it('a user disabled on one replica loses their session on the other', async () => {
+    const act = actions(a);
+    await act.createUser('remote');
+    const session = await act.login('remote');
+    expect(await works(b, session)).toBe(true);
+    await a.ok('mutation { updateUser(input: { username: "remote", disabled: true }) { disabled } }', {}, a.adminToken);
+    expect(await eventually(async () => !(await works(b, session)))).toBe(true);
+  });
+
+  it('without the message the cache would have kept it: a replica without Redis still accepts the revoked token', async () => {
+    const c = await startTestServer({ SCOPEGATE_TOKEN_CACHE_TTL_SECONDS: '300' }, a);
+    try {
+      const secret = await actions(a).createApiToken(a.adminToken, { namespace: 'shared', name: 'stale', role: 'VIEWER' });
+      expect(await works(c, secret)).toBe(true);
+      await a.ok('mutation { revokeApiToken(input: { namespace: "shared", name: "stale" }) { deleted } }', {}, a.adminToken);
+      expect(await eventually(async () => !(await works(b, secret)))).toBe(true);
+      expect(await works(c, secret)).toBe(true);
+    } finally {
+      await c.close();
+    }
+  });
+});
