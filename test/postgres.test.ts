@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../src/domain/audit.js';
+import { openDatabase } from '../src/store/db.js';
+import { actions } from './helpers/fixtures.js';
+import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
+
+const ADMIN_URL = process.env.SCOPEGATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function createDatabase(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    const name = `scopegate_test_${randomBytes(4).toString('hex')}`;
+    await client.query(`create database ${name}`);
+    const url = new URL(ADMIN_URL);
+    url.pathname = `/${name}`;
+    return url.toString();
+  } catch {
+    return null;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function dropDatabase(url: string) {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  await client.query(`drop database if exists ${new URL(url).pathname.slice(1)} with (force)`);
+  await client.end();
+}
+
+const databaseUrl = await createDatabase();
+if (!databaseUrl) console.warn(`postgres.test.ts: no PostgreSQL at ${ADMIN_URL}, skipping the PostgreSQL run`);
+
+/** The same migrations, queries and rules on PostgreSQL, end to end over HTTP. */
+describe.skipIf(!databaseUrl)('on PostgreSQL', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ DATABASE_URL: databaseUrl! });
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (databaseUrl) await dropDatabase(databaseUrl);
+  });
+
+  it('runs the token lifecycle', async () => {
+    const act = actions(server);
+    await act.createUser('pgowner');
+    const owner = await act.login('pgowner');
+    await act.createNamespace(owner, 'pg');
+    const secret = await act.createApiToken(owner, { namespace: 'pg', name: 'ci', role: 'EDITOR', expiresInDays: 30 });
+    expect((await act.whoami(secret)).data.viewer.apiToken.name).toBe('ci');
+    const dup = await server.gql('mutation { createApiToken(input: { namespace: "pg", name: "ci", role: VIEWER }) { secret } }', {}, owner);
+    expect(codeOf(dup)).toBe('CONFLICT');
+    await server.ok('mutation { updateApiToken(input: { namespace: "pg", name: "ci", enabled: false }) { enabled } }', {}, owner);
+    expect((await act.whoami(secret)).status).toBe(401);
+    await server.ok('mutation { revokeApiToken(input: { namespace: "pg", name: "ci" }) { deleted } }', {}, owner);
+    await act.createApiToken(owner, { namespace: 'pg', name: 'ci', role: 'VIEWER' });
+    const page = await server.ok('{ namespace(name: "pg") { apiTokens(first: 1) { edges { node { name } } pageInfo { hasNextPage } } members { edges { node { role user { username } } } } } }', {}, owner);
+    expect(page.namespace.apiTokens.edges).toEqual([{ node: { name: 'ci' } }]);
+    expect(page.namespace.members.edges).toEqual([{ node: { role: 'OWNER', user: { username: 'pgowner' } } }]);
+  });
+
+  it('leaves exactly one working secret after 20 concurrent regenerations', async () => {
+    await actions(server).createApiToken(server.adminToken, { namespace: 'pg', name: 'race', role: 'VIEWER' });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => server.gql('mutation { regenerateApiToken(input: { namespace: "pg", name: "race" }) { secret } }', {}, server.adminToken)),
+    );
+    const secrets = results.filter((r) => !r.errors).map((r) => r.data.regenerateApiToken.secret as string);
+    expect(secrets.length).toBeGreaterThan(0);
+    const working = [];
+    for (const s of secrets) if ((await server.gql('{ viewer { kind } }', {}, s)).status === 200) working.push(s);
+    expect(working).toHaveLength(1);
+  });
+
+  it('stores, reveals and lists credentials and registries', async () => {
+    await server.ok('mutation { createRegistryCredential(input: { namespace: "pg", name: "ghcr", username: "bot", password: "pg-secret-value" }) { name } }', {}, server.adminToken);
+    await server.ok('mutation { createRegistry(input: { namespace: "pg", name: "charts", url: "oci://ghcr.io/acme/charts", credential: "ghcr" }) { kind } }', {}, server.adminToken);
+    const revealed = await server.ok('mutation { revealCredentialSecret(input: { namespace: "pg", name: "ghcr" }) { fields { value } } }', {}, server.adminToken);
+    expect(revealed.revealCredentialSecret.fields).toEqual([{ value: 'pg-secret-value' }]);
+    const listed = await server.ok('{ namespace(name: "pg") { credentials { edges { node { name ... on RegistryCredential { registries { edges { node { name kind } } } } } } } } }', {}, server.adminToken);
+    expect(listed.namespace.credentials.edges[0].node.registries.edges).toEqual([{ node: { name: 'charts', kind: 'OCI' } }]);
+  });
+
+  it('keeps an intact, pageable audit chain', async () => {
+    const first = await server.ok('{ auditEvents(first: 5) { edges { node { action } } pageInfo { hasNextPage endCursor } } }', {}, server.adminToken);
+    expect(first.auditEvents.edges).toHaveLength(5);
+    const next = await server.ok('query($a: String) { auditEvents(first: 5, after: $a) { edges { node { action } } } }', { a: first.auditEvents.pageInfo.endCursor }, server.adminToken);
+    expect(next.auditEvents.edges.length).toBeGreaterThan(0);
+    const { db } = openDatabase(databaseUrl!);
+    try {
+      const report = await verifyAuditChain(db);
+      expect(report).toMatchObject({ ok: true });
+      expect(report.events).toBeGreaterThan(10);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
