@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Keyring } from './credentials/crypto.js';
 import type { AuthFailureRecorder } from './domain/auth-failures.js';
+import type { LoginThrottle } from './auth/login-throttle.js';
 import type { Logger } from './logger.js';
 import type { TokenVerifier } from './auth/verify.js';
 import type { Principal } from './policy.js';
@@ -17,6 +18,7 @@ export interface App {
   /** Keys that seal credential secrets at rest. */
   keyring: Keyring;
   authFailures: AuthFailureRecorder;
+  loginThrottle: LoginThrottle;
   now: () => Date;
 }
 

@@ -6,6 +6,7 @@ import { GraphQLError } from 'graphql';
 import type { LogEvent } from 'kysely';
 import { createYoga } from 'graphql-yoga';
 import { InvalidationBus } from './auth/invalidation.js';
+import { LoginThrottle } from './auth/login-throttle.js';
 import { InvalidTokenError, TokenVerifier } from './auth/verify.js';
 import type { Config } from './config.js';
 import { loadKeyring } from './credentials/crypto.js';
@@ -153,6 +154,7 @@ export async function startScopegate(config: Config, options: StartOptions = {})
     keyring,
     verifier: new TokenVerifier(db, log, config.SCOPEGATE_TOKEN_CACHE_TTL_SECONDS, now),
     authFailures: new AuthFailureRecorder(db, dialect, log, now),
+    loginThrottle: new LoginThrottle(),
   };
   const bus = config.SCOPEGATE_REDIS_URL ? new InvalidationBus(config.SCOPEGATE_REDIS_URL, app.verifier, log) : null;
   await bus?.start().catch((err) => log.warn({ err: err.message }, 'redis unavailable at start: invalidation stays local until it is back'));

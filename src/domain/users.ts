@@ -129,15 +129,23 @@ const loginSchema = z.object({ username: z.string().max(100, 'must be at most 10
 export async function login(ctx: Context, input: { username: string; password: string }) {
   const { app } = ctx;
   const fields = parseInput(loginSchema, input);
+  const scope = { operation: 'login', target: userTarget(fields.username) } as const;
+  try {
+    await app.loginThrottle.check(fields.username, ctx.ipAddress);
+  } catch (err) {
+    await app.authFailures.record(ctx, { action: 'auth.login', reason: 'rate limited', target: scope.target });
+    throw err;
+  }
   const user = await app.db.selectFrom('users').selectAll().where('username', '=', fields.username).executeTakeFirst();
   const ok = await verifyPassword(fields.password, user?.password_hash ?? null);
-  const scope = { operation: 'login', target: userTarget(fields.username) } as const;
   if (!user || !ok || user.disabled) {
     const err = new DomainError('UNAUTHENTICATED', user?.disabled && ok ? 'this account is disabled' : 'invalid username or password');
+    await app.loginThrottle.failed(fields.username, ctx.ipAddress);
     // Folded like token failures, so that password guessing cannot flood the trail.
     await app.authFailures.record(ctx, { action: 'auth.login', reason: err.message, target: scope.target });
     throw err;
   }
+  await app.loginThrottle.succeeded(fields.username);
   const now = app.now();
   const secret = generateSecret('SESSION');
   const expiresAt = new Date(now.getTime() + app.config.SCOPEGATE_SESSION_TTL_HOURS * 3_600_000).toISOString();
