@@ -97,9 +97,9 @@ export const auditActionOf = (mutation: MutationName): string => policy.Mutation
 
 export type PrincipalKind = 'USER_SESSION' | 'PERSONAL_ACCESS_TOKEN' | 'API_TOKEN';
 
-/** Who is calling, as verified from the bearer token. */
+/** Who is calling, as verified from the bearer token (`expiresAt`: that token's expiry). */
 export type Principal =
-  | { kind: 'USER_SESSION'; tokenId: string; userId: string; username: string; isAdmin: boolean }
+  | { kind: 'USER_SESSION'; tokenId: string; userId: string; username: string; isAdmin: boolean; expiresAt: string | null }
   | {
       kind: 'PERSONAL_ACCESS_TOKEN';
       tokenId: string;
@@ -109,8 +109,9 @@ export type Principal =
       /** The user is an administrator and the token was created with admin: true. */
       isAdmin: boolean;
       maxRole: Role;
+      expiresAt: string | null;
     }
-  | { kind: 'API_TOKEN'; tokenId: string; tokenName: string; namespaceId: string; namespaceName: string; role: Role };
+  | { kind: 'API_TOKEN'; tokenId: string; tokenName: string; namespaceId: string; namespaceName: string; role: Role; expiresAt: string | null };
 
 export const isUserPrincipal = (p: Principal): p is Exclude<Principal, { kind: 'API_TOKEN' }> => p.kind !== 'API_TOKEN';
 

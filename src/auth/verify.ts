@@ -115,13 +115,13 @@ export class TokenVerifier {
 
     const principal: Principal =
       row.kind === 'API'
-        ? { kind: 'API_TOKEN', tokenId: row.id, tokenName: row.name!, namespaceId: row.namespace_id!, namespaceName: row.namespace_name!, role: row.role as Role }
+        ? { kind: 'API_TOKEN', tokenId: row.id, tokenName: row.name!, namespaceId: row.namespace_id!, namespaceName: row.namespace_name!, role: row.role as Role, expiresAt: row.expires_at }
         : row.kind === 'PERSONAL'
           ? {
               kind: 'PERSONAL_ACCESS_TOKEN', tokenId: row.id, tokenName: row.name!, userId: row.user_id!, username: row.username!,
-              isAdmin: Boolean(row.is_admin && row.admin), maxRole: row.role as Role,
+              isAdmin: Boolean(row.is_admin && row.admin), maxRole: row.role as Role, expiresAt: row.expires_at,
             }
-          : { kind: 'USER_SESSION', tokenId: row.id, userId: row.user_id!, username: row.username!, isAdmin: Boolean(row.is_admin) };
+          : { kind: 'USER_SESSION', tokenId: row.id, userId: row.user_id!, username: row.username!, isAdmin: Boolean(row.is_admin), expiresAt: row.expires_at };
     const entry: CacheEntry = { principal, userId: row.user_id, validUntil };
     this.cache.set(hash, entry);
     return entry;

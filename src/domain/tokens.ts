@@ -63,6 +63,41 @@ interface Regeneration extends ExpiryFields {
 const newTokenSchema = z.object({ name: nameSchema, description: descriptionSchema.nullish() });
 const changesSchema = z.object({ description: descriptionSchema.nullish() });
 
+/**
+ * What the caller may give a token it creates or manages: nothing wider than itself.
+ * Role: its own effective role (API tokens) or maxRole (personal tokens); administrator
+ * rights only if it has them; and a token acting for someone cannot make or keep a token
+ * that outlives it. Computed before the transaction (it reads through the loaders).
+ */
+interface CallerLimits {
+  role: Role | null;
+  admin: boolean;
+  /** The expiry of the token making the request, when that is a token (not a person's session). */
+  expiresAt: string | null;
+  who: string;
+}
+
+async function callerLimits(ctx: Context, owner: TokenOwner): Promise<CallerLimits> {
+  const p = principalOf(ctx);
+  const role =
+    owner.kind === 'API' ? await ctx.loaders.roleIn(owner.namespace.id) : p.kind === 'PERSONAL_ACCESS_TOKEN' ? p.maxRole : 'OWNER';
+  const who = p.kind === 'USER_SESSION' ? 'you' : 'the token making this request';
+  return { role, admin: isUserPrincipal(p) && p.isAdmin, expiresAt: p.kind === 'USER_SESSION' ? null : p.expiresAt, who };
+}
+
+function assertWithinCaller(limits: CallerLimits, token: Pick<TokenRow, 'role' | 'admin' | 'expires_at'>) {
+  const role = token.role as Role;
+  if (!roleAtLeast(limits.role, role)) {
+    throw forbidden(`role ${role} is above the role ${limits.role ?? 'none'} of ${limits.who}`, { neededRole: role });
+  }
+  if (token.admin && !limits.admin) {
+    throw forbidden('only administrators (acting with administrator rights) may create or manage admin personal access tokens');
+  }
+  if (limits.expiresAt && (token.expires_at === null || token.expires_at > limits.expiresAt)) {
+    throw forbidden(`${limits.who} expires at ${limits.expiresAt}: the tokens it creates or manages must expire no later`);
+  }
+}
+
 async function findLiveToken(trx: Executor, owner: TokenOwner, name: string): Promise<TokenRow> {
   let query = trx.selectFrom('tokens').selectAll().where('kind', '=', owner.kind).where('name', '=', name).where('revoked_at', 'is', null);
   query = owner.kind === 'API' ? query.where('namespace_id', '=', owner.namespace.id) : query.where('user_id', '=', owner.userId);
@@ -73,6 +108,7 @@ async function findLiveToken(trx: Executor, owner: TokenOwner, name: string): Pr
 
 async function issue(ctx: Context, owner: TokenOwner, input: NewToken): Promise<TokenWithSecret> {
   const { app } = ctx;
+  const limits = await callerLimits(ctx, owner);
   return mutate(ctx, auditScope(owner, 'create', input.name), async ({ trx, note }) => {
     const fields = parseInput(newTokenSchema, input);
     const now = app.now();
@@ -101,6 +137,7 @@ async function issue(ctx: Context, owner: TokenOwner, input: NewToken): Promise<
       created_at: now.toISOString(),
       updated_at: now.toISOString(),
     };
+    assertWithinCaller(limits, token);
     try {
       await trx.insertInto('tokens').values(token).execute();
     } catch (err) {
@@ -114,6 +151,7 @@ async function issue(ctx: Context, owner: TokenOwner, input: NewToken): Promise<
 
 async function update(ctx: Context, owner: TokenOwner, input: TokenChanges): Promise<TokenRow> {
   const { app } = ctx;
+  const limits = await callerLimits(ctx, owner);
   const token = await mutate(ctx, auditScope(owner, 'update', input.name), async ({ trx, note }) => {
     const current = await findLiveToken(trx, owner, input.name);
     const fields = parseInput(changesSchema, input);
@@ -131,6 +169,7 @@ async function update(ctx: Context, owner: TokenOwner, input: TokenChanges): Pro
     }
     note({ changed: Object.keys(patch), ...(patch.role ? { role: patch.role } : {}), ...('enabled' in patch ? { enabled: Boolean(patch.enabled) } : {}) });
     const updated = { ...current, ...patch, updated_at: now.toISOString() };
+    assertWithinCaller(limits, updated);
     await trx.updateTable('tokens').set({ ...patch, updated_at: updated.updated_at }).where('id', '=', current.id).execute();
     return updated;
   });
@@ -140,6 +179,7 @@ async function update(ctx: Context, owner: TokenOwner, input: TokenChanges): Pro
 
 async function regenerate(ctx: Context, owner: TokenOwner, input: Regeneration): Promise<TokenWithSecret> {
   const { app } = ctx;
+  const limits = await callerLimits(ctx, owner);
   const result = await mutate(ctx, auditScope(owner, 'regenerate', input.name), async ({ trx, note }) => {
     const grace = input.gracePeriodSeconds ?? 0;
     if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
@@ -151,6 +191,7 @@ async function regenerate(ctx: Context, owner: TokenOwner, input: Regeneration):
     if (expiresAt !== null && Date.parse(expiresAt) <= now.getTime()) {
       throw badInput('input.expiresAt', `the token expired at ${expiresAt}: give a new expiresAt or expiresInDays`);
     }
+    assertWithinCaller(limits, { ...current, expires_at: expiresAt });
     const secret = generateSecret(owner.kind);
     const patch = {
       secret_hash: hashSecret(secret),
@@ -192,24 +233,12 @@ async function apiTokenOwner(ctx: Context, namespace: string): Promise<TokenOwne
   return { kind: 'API', namespace: await namespaceNamed(ctx, namespace) };
 }
 
-/** A token may never get a role above its creator's own effective role. */
-async function assertRoleWithinCaller(ctx: Context, owner: TokenOwner & { kind: 'API' }, role: Role) {
-  const callerRole = await ctx.loaders.roleIn(owner.namespace.id);
-  if (!roleAtLeast(callerRole, role)) {
-    throw forbidden(`role ${role} is above your own role ${callerRole ?? 'none'} in namespace ${owner.namespace.name}`, { neededRole: role });
-  }
-}
-
 export async function createApiToken(ctx: Context, input: NewToken & { namespace: string }) {
-  const owner = (await apiTokenOwner(ctx, input.namespace)) as TokenOwner & { kind: 'API' };
-  await assertRoleWithinCaller(ctx, owner, input.role);
-  return issue(ctx, owner, { ...input, admin: false });
+  return issue(ctx, await apiTokenOwner(ctx, input.namespace), { ...input, admin: false });
 }
 
 export async function updateApiToken(ctx: Context, input: TokenChanges & { namespace: string }) {
-  const owner = (await apiTokenOwner(ctx, input.namespace)) as TokenOwner & { kind: 'API' };
-  if (input.role) await assertRoleWithinCaller(ctx, owner, input.role);
-  return update(ctx, owner, input);
+  return update(ctx, await apiTokenOwner(ctx, input.namespace), input);
 }
 
 export async function regenerateApiToken(ctx: Context, input: Regeneration & { namespace: string }) {
@@ -229,17 +258,7 @@ function personalOwner(ctx: Context): TokenOwner & { kind: 'PERSONAL' } {
 }
 
 export async function createPersonalAccessToken(ctx: Context, input: Omit<NewToken, 'role'> & { maxRole?: Role | null }) {
-  const owner = personalOwner(ctx);
-  const p = principalOf(ctx);
-  const maxRole = input.maxRole ?? 'OWNER';
-  // A personal token cannot mint a wider one than itself.
-  if (p.kind === 'PERSONAL_ACCESS_TOKEN' && !roleAtLeast(p.maxRole, maxRole)) {
-    throw forbidden(`maxRole ${maxRole} is above the maxRole ${p.maxRole} of the token making this request`, { neededRole: maxRole });
-  }
-  if (input.admin && !(p.kind !== 'API_TOKEN' && p.isAdmin)) {
-    throw forbidden('only administrators (acting with administrator rights) may create admin personal access tokens');
-  }
-  return issue(ctx, owner, { ...input, role: maxRole, admin: Boolean(input.admin) });
+  return issue(ctx, personalOwner(ctx), { ...input, role: input.maxRole ?? 'OWNER', admin: Boolean(input.admin) });
 }
 
 export const updatePersonalAccessToken = (ctx: Context, input: Omit<TokenChanges, 'role'>) => update(ctx, personalOwner(ctx), input);
