@@ -13,7 +13,8 @@
  *
  * Exit status: 0 when every row it looked at is under the active key (or was left for a
  * re-run by --limit or a concurrent change), 1 when a secret could not be decrypted (the
- * credential is named; no secret is ever printed), 2 when it could not start.
+ * credential is named; no secret is ever printed), 2 when it could not start or the database
+ * failed mid-run (what was written stays written; run it again).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -105,7 +106,8 @@ export async function rotateKeys(
   db: DB,
   keyring: Keyring,
   opts: RotateOptions,
-  out: { info: (line: string) => void; error: (line: string) => void },
+  /** Where per-row lines go (stderr); the summary is the caller's to print. */
+  note: (line: string) => void,
 ): Promise<RotateReport> {
   const activeKeyId = keyring.activeKeyId;
   const before = await countSecrets(db, activeKeyId);
@@ -123,7 +125,7 @@ export async function rotateKeys(
   scan: for (;;) {
     const batch = await candidates(db, activeKeyId, afterId, opts.batchSize);
     if (batch.length === 0) break;
-    if (opts.verbose) out.error(`read a batch of ${batch.length} credential secret(s) not under key "${activeKeyId}"`);
+    if (opts.verbose) note(`read a batch of ${batch.length} credential secret(s) not under key "${activeKeyId}"`);
     for (const row of batch) {
       if (opts.limit !== undefined && handled >= opts.limit) {
         report.stoppedAtLimit = true;
@@ -133,36 +135,38 @@ export async function rotateKeys(
       handled++;
       if (opts.throttleMs > 0) await sleep(opts.throttleMs);
       const name = resourceName(row);
+      const binding = { credentialId: row.id, namespaceId: row.namespace_id };
       let fields: Record<string, string>;
       try {
         if (!row.secret_key_id) throw new SecretDecryptionError('credential secret cannot be decrypted: it has no key id');
-        const binding = { credentialId: row.id, namespaceId: row.namespace_id };
         fields = decryptSecret(keyring, { ciphertext: row.secret_ciphertext, keyId: row.secret_key_id }, binding);
-        if (opts.dryRun) {
-          report.rotated++;
-          continue;
-        }
-        const sealed = encryptSecret(keyring, fields, binding);
-        const result = await db.transaction().execute((trx) =>
-          trx
-            .updateTable('credentials')
-            .set({ secret_ciphertext: sealed.ciphertext, secret_key_id: sealed.keyId })
-            .where('id', '=', row.id)
-            .where('secret_key_id', '=', row.secret_key_id)
-            .where('secret_ciphertext', '=', row.secret_ciphertext)
-            .executeTakeFirst(),
-        );
-        if (Number(result.numUpdatedRows) === 1) {
-          report.rotated++;
-          if (opts.verbose) out.error(`rotated ${name}`);
-        } else {
-          // Updated (or deleted) through the API since we read it: what the API wrote stands.
-          report.changedConcurrently++;
-          if (opts.verbose) out.error(`left ${name}: it changed while being rotated`);
-        }
       } catch (err) {
         report.failed.push(name);
-        out.error(`cannot rotate ${name}: ${reasonOf(err)}`);
+        note(`cannot rotate ${name}: ${reasonOf(err)}`);
+        continue;
+      }
+      if (opts.dryRun) {
+        report.rotated++;
+        continue;
+      }
+      // A database error here ends the run (exit 2); every row written so far is complete.
+      const sealed = encryptSecret(keyring, fields, binding);
+      const result = await db.transaction().execute((trx) =>
+        trx
+          .updateTable('credentials')
+          .set({ secret_ciphertext: sealed.ciphertext, secret_key_id: sealed.keyId })
+          .where('id', '=', row.id)
+          .where('secret_key_id', '=', row.secret_key_id!)
+          .where('secret_ciphertext', '=', row.secret_ciphertext)
+          .executeTakeFirst(),
+      );
+      if (Number(result.numUpdatedRows) === 1) {
+        report.rotated++;
+        if (opts.verbose) note(`rotated ${name}`);
+      } else {
+        // Updated (or deleted) through the API since we read it: what the API wrote stands.
+        report.changedConcurrently++;
+        if (opts.verbose) note(`left ${name}: it changed while being rotated`);
       }
     }
   }
@@ -256,7 +260,7 @@ async function main(argv: string[]): Promise<number> {
   const { db } = openDatabase(config.DATABASE_URL);
   try {
     await migrateToLatest(db);
-    const report = await rotateKeys(db, keyring, opts, { info: (l) => console.log(l), error: (l) => console.error(l) });
+    const report = await rotateKeys(db, keyring, opts, (line) => console.error(line));
     console.log(summaryOf(report, opts.dryRun));
     return report.failed.length ? 1 : 0;
   } finally {

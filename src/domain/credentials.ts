@@ -177,7 +177,9 @@ export async function updateCredential(ctx: Context, type: Exclude<CredentialTyp
     const givenPub = pick(input, Object.keys(spec.public.shape), true);
     const givenSec = pick(input, Object.keys(spec.secret.shape), true);
     const pub = parseInput(spec.public, { ...publicFieldsOf(current), ...givenPub });
-    const sec = parseInput(spec.secret, { ...unseal(ctx, current, ns.name), ...givenSec }) as Record<string, string>;
+    // Every secret field given: the stored one is not needed (and may be unreadable: this repairs it).
+    const replacesAll = Object.keys(spec.secret.shape).every((k) => k in givenSec);
+    const sec = parseInput(spec.secret, { ...(replacesAll ? {} : unseal(ctx, current, ns.name)), ...givenSec }) as Record<string, string>;
     const changed = [...Object.keys(givenPub), ...Object.keys(givenSec)];
     const checked = changed.length > 0 && !input.skipValidation;
     const result = checked ? await check(ctx, type, pub, sec, current.id).catch((err) => inputError('input', err)) : null;

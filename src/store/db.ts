@@ -1,7 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type LogEvent, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type LogEvent,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type SqliteDialectConfig,
+  sql,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { migrations } from '../../db/migrations/index.js';
 import type { Database } from '../../db/types.js';
@@ -13,6 +26,25 @@ export type Executor = Kysely<Database> | Transaction<Database>;
 export interface OpenedDatabase {
   db: DB;
   dialect: 'sqlite' | 'postgres';
+}
+
+/**
+ * Transactions take the write lock when they begin. A deferred `begin` that reads and then
+ * writes fails at once with SQLITE_BUSY when another process (a second replica, the key
+ * rotation script) writes meanwhile; `begin immediate` waits for it under busy_timeout.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new (class extends SqliteDriver {
+      override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      }
+    })(this.settings);
+  }
 }
 
 /** `onQuery` sees every statement (tests count them to prove lists cost a constant number). */
@@ -30,7 +62,7 @@ export function openDatabase(url: string, onQuery?: (event: LogEvent) => void): 
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }), log }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }), log }), dialect: 'sqlite' };
 }
 
 export async function migrateToLatest(db: DB): Promise<void> {
