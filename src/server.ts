@@ -14,6 +14,7 @@ import type { App, Context } from './context.js';
 import { AuthFailureRecorder } from './domain/auth-failures.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { invalidToken, useAnonymousGate } from './http/auth-gate.js';
+import { fetchHeaders, readBody, refuseTooLarge, sendResponse } from './http/body.js';
 import { useDenialAudit } from './http/denials.js';
 import { createLogger, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
@@ -168,15 +169,14 @@ export async function startScopegate(config: Config, options: StartOptions = {})
     res.setHeader('x-request-id', requestId);
     const path = (req.url ?? '/').split('?')[0];
     if (await handleProbe(app, path, res)) return;
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-      res.writeHead(413, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ message: `request body is larger than ${MAX_BODY_BYTES} bytes`, extensions: { code: 'BAD_USER_INPUT' } }] }));
-      return;
-    }
     inFlight++;
     res.once('close', () => inFlight--);
     const started = Date.now();
-    await yoga(req, res, { requestId });
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    const body = hasBody ? await readBody(req, MAX_BODY_BYTES) : undefined;
+    if (body === null) return refuseTooLarge(res, MAX_BODY_BYTES);
+    const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method: req.method, headers: fetchHeaders(req), body: body && new Uint8Array(body) });
+    await sendResponse(res, await yoga.fetch(request, { req, res, requestId }));
     log.info({ requestId, method: req.method, path, status: res.statusCode, ms: Date.now() - started }, 'request');
   });
   server.requestTimeout = 30_000;

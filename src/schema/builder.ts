@@ -1,4 +1,4 @@
-import SchemaBuilder from '@pothos/core';
+import SchemaBuilder, { PothosError } from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Context } from '../context.js';
@@ -41,7 +41,23 @@ export const builder = new SchemaBuilder<{
     clientMutationId: 'omit',
     cursorType: 'String',
     nodesQueryOptions: false,
-    nodeQueryOptions: { description: 'Refetch any object the caller may see by its global id; null otherwise.' },
+    nodeQueryOptions: {
+      description: 'Refetch any object the caller may see by its global id; null otherwise.',
+      // An id that names no Node type (garbage, an interface, a plain object type) is simply
+      // not found: Pothos reports those as schema errors, which would read as a 500.
+      resolve: async (_root, { id }, _context, _info, resolveNode) => {
+        try {
+          return await resolveNode(id);
+        } catch (err) {
+          if (err instanceof PothosError) return null;
+          throw err;
+        }
+      },
+    },
+    decodeGlobalID: (globalID) => {
+      const [typename, ...rest] = Buffer.from(globalID, 'base64').toString('utf8').split(':');
+      return { typename: rest.length ? typename : '', id: rest.join(':') };
+    },
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
   },

@@ -5,11 +5,24 @@ import { ROLES } from '../policy.js';
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-function parseDateTime(value: unknown): Date {
+const RULE = 'DateTime must be an ISO-8601 instant with a time zone, e.g. 2026-01-01T00:00:00Z';
+
+function toDate(value: unknown): Date | null {
   const date = typeof value === 'string' && ISO_INSTANT.test(value) ? new Date(value) : null;
-  if (!date || Number.isNaN(date.getTime())) {
-    throw new DomainError('BAD_USER_INPUT', `DateTime must be an ISO-8601 instant with a time zone, e.g. 2026-01-01T00:00:00Z (got ${JSON.stringify(value)?.slice(0, 40)})`);
-  }
+  return date && !Number.isNaN(date.getTime()) ? date : null;
+}
+
+/** In variables: graphql-js prefixes the path (at "input.expiresAt") and keeps our code. */
+function parseDateTime(value: unknown): Date {
+  const date = toDate(value);
+  if (!date) throw new DomainError('BAD_USER_INPUT', RULE);
+  return date;
+}
+
+/** In the query text: a plain error, so graphql-js names the value found and points at it. */
+function parseDateTimeLiteral(value: unknown): Date {
+  const date = toDate(value);
+  if (!date) throw new TypeError(RULE);
   return date;
 }
 
@@ -17,7 +30,7 @@ builder.scalarType('DateTime', {
   description: 'An instant in UTC, ISO-8601, e.g. 2026-01-01T00:00:00.000Z',
   serialize: (value) => (value instanceof Date ? value : new Date(value)).toISOString(),
   parseValue: parseDateTime,
-  parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : null),
+  parseLiteral: (ast) => parseDateTimeLiteral(ast.kind === Kind.STRING ? ast.value : null),
 });
 
 export const RoleEnum = builder.enumType('Role', {
