@@ -51,7 +51,7 @@ function seedTrail(file: string, count: number) {
         id: randomUUID(),
         occurred_at: new Date(start + i * 1000).toISOString(),
         action: rare ? 'credential.reveal' : ACTIONS[i % ACTIONS.length],
-        outcome: i % 10 === 0 ? 'DENIED' : 'SUCCESS',
+        outcome: i % 10 === 0 ? ('DENIED' as const) : ('SUCCESS' as const),
         actor_kind: 'USER_SESSION',
         actor_name: rare ? 'user:carol' : `user:u${i % 50}`,
         namespace: `ns${i % 20}`,
