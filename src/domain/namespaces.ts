@@ -6,6 +6,7 @@ import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { NamespaceRow } from '../store/loaders.js';
 import { conflict, forbidden, notFound } from './errors.js';
 import { mutate } from './mutation.js';
+import { userNamed } from './users.js';
 import { descriptionSchema, displayNameSchema, nameSchema, parseInput, usernameSchema } from './validation.js';
 
 /** A namespace the caller can see, by name; one it has no role in does not exist for it. */
@@ -79,10 +80,8 @@ export async function deleteNamespace(ctx: Context, input: { name: string }): Pr
 
 // ---------------------------------------------------------------- members
 
-async function userNamed(trx: Executor, username: string) {
-  const user = await trx.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
-  if (!user) throw notFound(`user "${username}"`);
-  return user;
+async function membershipOf(trx: Executor, namespaceId: string, userId: string) {
+  return trx.selectFrom('memberships').selectAll().where('namespace_id', '=', namespaceId).where('user_id', '=', userId).executeTakeFirst();
 }
 
 async function ownerCount(trx: Executor, namespaceId: string): Promise<number> {
@@ -101,12 +100,7 @@ export async function setMemberRole(ctx: Context, input: { namespace: string; us
   return mutate(ctx, scope, async ({ trx, note }) => {
     parseInput(z.object({ username: usernameSchema }), input);
     const user = await userNamed(trx, input.username);
-    const current = await trx
-      .selectFrom('memberships')
-      .selectAll()
-      .where('namespace_id', '=', ns.id)
-      .where('user_id', '=', user.id)
-      .executeTakeFirst();
+    const current = await membershipOf(trx, ns.id, user.id);
     if (current?.role === 'OWNER' && input.role !== 'OWNER' && (await ownerCount(trx, ns.id)) === 1) {
       throw conflict(`${user.username} is the last owner of namespace "${ns.name}": make someone else owner first`);
     }
@@ -126,12 +120,7 @@ export async function removeMember(ctx: Context, input: { namespace: string; use
   const target = `namespaces/${ns.name}/members/${input.username}`;
   await mutate(ctx, { operation: 'removeMember', namespace: ns, target }, async ({ trx, note }) => {
     const user = await userNamed(trx, input.username);
-    const current = await trx
-      .selectFrom('memberships')
-      .selectAll()
-      .where('namespace_id', '=', ns.id)
-      .where('user_id', '=', user.id)
-      .executeTakeFirst();
+    const current = await membershipOf(trx, ns.id, user.id);
     if (!current) throw notFound(`member "${input.username}" of namespace "${ns.name}"`);
     if (current.role === 'OWNER' && (await ownerCount(trx, ns.id)) === 1) {
       throw conflict(`${user.username} is the last owner of namespace "${ns.name}" and cannot be removed`);

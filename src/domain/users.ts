@@ -14,7 +14,7 @@ import { displayNameSchema, parseInput, passwordSchema, usernameSchema } from '.
 
 const userTarget = (username: string) => `users/${username}`;
 
-async function userNamed(trx: Executor, username: string): Promise<UserRow> {
+export async function userNamed(trx: Executor, username: string): Promise<UserRow> {
   const user = await trx.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
   if (!user) throw notFound(`user "${username}"`);
   return user;

@@ -65,3 +65,6 @@ export function scopesFor<Parent = any>(
     }
   }
 }
+
+/** The namespace a mutation names in its input. */
+export const inputNamespace = ({ input }: { input: { namespace: string } }): NamespaceRef => ({ name: input.namespace });

@@ -12,7 +12,7 @@ import {
   updateCredential,
   validateCredential,
 } from '../domain/credentials.js';
-import { scopesFor } from './auth.js';
+import { inputNamespace, scopesFor } from './auth.js';
 import { builder } from './builder.js';
 import { NamespaceRef } from './namespace.js';
 import { paginate } from './pagination.js';
@@ -272,87 +272,85 @@ const CredentialSecret = builder.objectRef<{ credential: CredentialRow; fields: 
   }),
 });
 
-const inNamespace = ({ input }: { input: { namespace: string } }) => ({ name: input.namespace });
-
 builder.mutationFields((t) => ({
   createRegistryCredential: t.field({
     type: RegistryCredentialRef,
     description: 'Editors and owners. Credential mutations validate against the provider unless skipValidation.',
-    authScopes: scopesFor('Mutation.createRegistryCredential', inNamespace),
+    authScopes: scopesFor('Mutation.createRegistryCredential', inputNamespace),
     args: { input: t.arg({ type: CreateRegistryCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => createCredential(ctx, 'REGISTRY', input),
   }),
   updateRegistryCredential: t.field({
     type: RegistryCredentialRef,
     description: 'Editors and owners. Applies to every registry that uses the credential.',
-    authScopes: scopesFor('Mutation.updateRegistryCredential', inNamespace),
+    authScopes: scopesFor('Mutation.updateRegistryCredential', inputNamespace),
     args: { input: t.arg({ type: UpdateRegistryCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => updateCredential(ctx, 'REGISTRY', input),
   }),
   createGitCredential: t.field({
     type: GitCredentialRef,
     description: 'Editors and owners. GitHub and GitLab tokens are checked against the current-user API unless skipValidation.',
-    authScopes: scopesFor('Mutation.createGitCredential', inNamespace),
+    authScopes: scopesFor('Mutation.createGitCredential', inputNamespace),
     args: { input: t.arg({ type: CreateGitCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => createCredential(ctx, 'GIT', input),
   }),
   updateGitCredential: t.field({
     type: GitCredentialRef,
-    authScopes: scopesFor('Mutation.updateGitCredential', inNamespace),
+    authScopes: scopesFor('Mutation.updateGitCredential', inputNamespace),
     args: { input: t.arg({ type: UpdateGitCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => updateCredential(ctx, 'GIT', input),
   }),
   createHetznerCredential: t.field({
     type: HetznerCredentialRef,
     description: 'Validated against the Hetzner API on creation unless skipValidation.',
-    authScopes: scopesFor('Mutation.createHetznerCredential', inNamespace),
+    authScopes: scopesFor('Mutation.createHetznerCredential', inputNamespace),
     args: { input: t.arg({ type: CreateHetznerCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => createCredential(ctx, 'HETZNER', input),
   }),
   updateHetznerCredential: t.field({
     type: HetznerCredentialRef,
-    authScopes: scopesFor('Mutation.updateHetznerCredential', inNamespace),
+    authScopes: scopesFor('Mutation.updateHetznerCredential', inputNamespace),
     args: { input: t.arg({ type: UpdateHetznerCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => updateCredential(ctx, 'HETZNER', input),
   }),
   createOvhCredential: t.field({
     type: OvhCredentialRef,
     description: 'Validated against the OVH API on creation unless skipValidation.',
-    authScopes: scopesFor('Mutation.createOvhCredential', inNamespace),
+    authScopes: scopesFor('Mutation.createOvhCredential', inputNamespace),
     args: { input: t.arg({ type: CreateOvhCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => createCredential(ctx, 'OVH', input),
   }),
   updateOvhCredential: t.field({
     type: OvhCredentialRef,
-    authScopes: scopesFor('Mutation.updateOvhCredential', inNamespace),
+    authScopes: scopesFor('Mutation.updateOvhCredential', inputNamespace),
     args: { input: t.arg({ type: UpdateOvhCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => updateCredential(ctx, 'OVH', input),
   }),
   createSshKeyCredential: t.field({
     type: SshKeyCredentialPayload,
     description: 'Bring your own public key, or generate an Ed25519 keypair whose private key is returned once.',
-    authScopes: scopesFor('Mutation.createSshKeyCredential', inNamespace),
+    authScopes: scopesFor('Mutation.createSshKeyCredential', inputNamespace),
     args: { input: t.arg({ type: CreateSshKeyCredentialInput, required: true }) },
     resolve: (_root, { input }, ctx) => createSshKeyCredential(ctx, input),
   }),
   deleteCredential: t.field({
     type: DeletePayload,
     description: 'Editors and owners. Refused with CREDENTIAL_IN_USE while registries use it, unless force.',
-    authScopes: scopesFor('Mutation.deleteCredential', inNamespace),
+    authScopes: scopesFor('Mutation.deleteCredential', inputNamespace),
     args: { input: t.arg({ type: DeleteCredentialInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({ deleted: await deleteCredential(ctx, input) }),
   }),
   validateCredential: t.field({
     type: CredentialRef,
     description: 'Editors and owners. Checks the stored secret against its provider now.',
-    authScopes: scopesFor('Mutation.validateCredential', inNamespace),
+    authScopes: scopesFor('Mutation.validateCredential', inputNamespace),
     args: { input: t.arg({ type: CredentialRefInput, required: true }) },
     resolve: (_root, { input }, ctx) => validateCredential(ctx, input),
   }),
   revealCredentialSecret: t.field({
     type: CredentialSecret,
     description: 'Editors and owners. Returns the decrypted secret fields; always audited.',
-    authScopes: scopesFor('Mutation.revealCredentialSecret', inNamespace),
+    authScopes: scopesFor('Mutation.revealCredentialSecret', inputNamespace),
     args: { input: t.arg({ type: CredentialRefInput, required: true }) },
     resolve: (_root, { input }, ctx) => revealCredentialSecret(ctx, input),
   }),

@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import type { CredentialRow } from '../domain/credentials.js';
 import { createRegistry, deleteRegistry, registryResourceName, type RegistryRow, updateRegistry } from '../domain/registries.js';
-import { scopesFor } from './auth.js';
+import { inputNamespace, scopesFor } from './auth.js';
 import { builder } from './builder.js';
 import { RegistryCredentialRef } from './credential.js';
 import { NamespaceRef } from './namespace.js';
@@ -93,25 +93,23 @@ const DeleteRegistryInput = builder.inputType('DeleteRegistryInput', {
   fields: (t) => ({ namespace: t.string({ required: true }), name: t.string({ required: true }) }),
 });
 
-const inNamespace = ({ input }: { input: { namespace: string } }) => ({ name: input.namespace });
-
 builder.mutationFields((t) => ({
   createRegistry: t.field({
     type: RegistryRef,
     description: 'Editors and owners.',
-    authScopes: scopesFor('Mutation.createRegistry', inNamespace),
+    authScopes: scopesFor('Mutation.createRegistry', inputNamespace),
     args: { input: t.arg({ type: CreateRegistryInput, required: true }) },
     resolve: (_root, { input }, ctx) => createRegistry(ctx, input),
   }),
   updateRegistry: t.field({
     type: RegistryRef,
-    authScopes: scopesFor('Mutation.updateRegistry', inNamespace),
+    authScopes: scopesFor('Mutation.updateRegistry', inputNamespace),
     args: { input: t.arg({ type: UpdateRegistryInput, required: true }) },
     resolve: (_root, { input }, ctx) => updateRegistry(ctx, input),
   }),
   deleteRegistry: t.field({
     type: DeletePayload,
-    authScopes: scopesFor('Mutation.deleteRegistry', inNamespace),
+    authScopes: scopesFor('Mutation.deleteRegistry', inputNamespace),
     args: { input: t.arg({ type: DeleteRegistryInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({ deleted: await deleteRegistry(ctx, input) }),
   }),

@@ -14,7 +14,7 @@ import {
 } from '../domain/tokens.js';
 import { isUserPrincipal, type Role } from '../policy.js';
 import type { TokenRow } from '../store/loaders.js';
-import { scopesFor } from './auth.js';
+import { inputNamespace, scopesFor } from './auth.js';
 import { builder } from './builder.js';
 import { NamespaceRef } from './namespace.js';
 import { paginate } from './pagination.js';
@@ -230,34 +230,32 @@ const PersonalAccessTokenSecretPayload = builder
     }),
   });
 
-const inNamespace = ({ input }: { input: { namespace: string } }) => ({ name: input.namespace });
-
 builder.mutationFields((t) => ({
   createApiToken: t.field({
     type: ApiTokenSecretPayload,
     description: 'Owners only. The role may not exceed the caller\'s own role. The secret is in the payload, once.',
-    authScopes: scopesFor('Mutation.createApiToken', inNamespace),
+    authScopes: scopesFor('Mutation.createApiToken', inputNamespace),
     args: { input: t.arg({ type: CreateApiTokenInput, required: true }) },
     resolve: (_root, { input }, ctx) => createApiToken(ctx, input),
   }),
   updateApiToken: t.field({
     type: ApiTokenRef,
     description: 'Owners only: description, enabled, expiry, role.',
-    authScopes: scopesFor('Mutation.updateApiToken', inNamespace),
+    authScopes: scopesFor('Mutation.updateApiToken', inputNamespace),
     args: { input: t.arg({ type: UpdateApiTokenInput, required: true }) },
     resolve: (_root, { input }, ctx) => updateApiToken(ctx, input),
   }),
   regenerateApiToken: t.field({
     type: ApiTokenSecretPayload,
     description: 'Owners only. Issues a new secret; the old one stops working at once (or after gracePeriodSeconds).',
-    authScopes: scopesFor('Mutation.regenerateApiToken', inNamespace),
+    authScopes: scopesFor('Mutation.regenerateApiToken', inputNamespace),
     args: { input: t.arg({ type: RegenerateApiTokenInput, required: true }) },
     resolve: (_root, { input }, ctx) => regenerateApiToken(ctx, input),
   }),
   revokeApiToken: t.field({
     type: DeletePayload,
     description: 'Owners only. The token stops working at once.',
-    authScopes: scopesFor('Mutation.revokeApiToken', inNamespace),
+    authScopes: scopesFor('Mutation.revokeApiToken', inputNamespace),
     args: { input: t.arg({ type: RevokeApiTokenInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({ deleted: await revokeApiToken(ctx, input) }),
   }),
