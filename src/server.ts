@@ -143,7 +143,7 @@ export async function startScopegate(config: Config, options: StartOptions = {})
     production: config.NODE_ENV === 'production',
     warn: (msg) => log.warn(msg),
   });
-  const { db, dialect } = openDatabase(config.DATABASE_URL, options.onQuery);
+  const { db, dialect } = openDatabase(config.DATABASE_URL, options.onQuery, (err) => log.warn({ err: err.message }, 'database connection lost; the pool replaces it'));
   await migrateToLatest(db);
   const now = options.now ?? (() => new Date());
   const app: App = {

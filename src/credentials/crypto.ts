@@ -214,7 +214,13 @@ function associatedData(version: string, aad: SecretBinding): Buffer {
 }
 
 function parseFields(plaintext: string): Record<string, string> {
-  const value: unknown = JSON.parse(plaintext);
+  let value: unknown;
+  try {
+    value = JSON.parse(plaintext);
+  } catch {
+    // JSON.parse quotes the text it chokes on: never let decrypted content into a message.
+    throw new SecretDecryptionError('credential secret cannot be decrypted: the content is not a set of fields');
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SecretDecryptionError('credential secret cannot be decrypted: the content is not a set of fields');
   }

@@ -48,10 +48,13 @@ class ImmediateSqliteDialect extends SqliteDialect {
 }
 
 /** `onQuery` sees every statement (tests count them to prove lists cost a constant number). */
-export function openDatabase(url: string, onQuery?: (event: LogEvent) => void): OpenedDatabase {
+export function openDatabase(url: string, onQuery?: (event: LogEvent) => void, onConnectionError?: (err: Error) => void): OpenedDatabase {
   const log = onQuery ? (event: LogEvent) => onQuery(event) : undefined;
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle connection the server closes (restart, failover, admin) is dropped by the pool
+    // and emitted here; unheard, that event would crash the process.
+    pool.on('error', (err) => onConnectionError?.(err));
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log }), dialect: 'postgres' };
   }
   if (url !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(url)), { recursive: true });
