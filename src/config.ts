@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { GITHUB_DEFAULT_URL, GITLAB_DEFAULT_URL } from './providers/git.js';
+import { HETZNER_DEFAULT_URL } from './providers/hetzner.js';
 
 const positiveInt = (name: string) =>
   z.coerce.number({ error: `${name} must be a whole number` }).int(`${name} must be a whole number`).positive(`${name} must be positive`);
@@ -28,10 +30,10 @@ const envSchema = z.object({
   SCOPEGATE_TOKEN_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   SCOPEGATE_REDIS_URL: z.string().optional(),
   SCOPEGATE_PROVIDER_TIMEOUT_MS: positiveInt('SCOPEGATE_PROVIDER_TIMEOUT_MS').max(60_000).default(5000),
-  SCOPEGATE_HETZNER_API_URL: httpUrl('SCOPEGATE_HETZNER_API_URL').default('https://api.hetzner.cloud/v1'),
+  SCOPEGATE_HETZNER_API_URL: httpUrl('SCOPEGATE_HETZNER_API_URL').default(HETZNER_DEFAULT_URL),
   SCOPEGATE_OVH_API_URL: httpUrl('SCOPEGATE_OVH_API_URL').optional(),
-  SCOPEGATE_GITHUB_API_URL: httpUrl('SCOPEGATE_GITHUB_API_URL').default('https://api.github.com'),
-  SCOPEGATE_GITLAB_API_URL: httpUrl('SCOPEGATE_GITLAB_API_URL').default('https://gitlab.com/api/v4'),
+  SCOPEGATE_GITHUB_API_URL: httpUrl('SCOPEGATE_GITHUB_API_URL').default(GITHUB_DEFAULT_URL),
+  SCOPEGATE_GITLAB_API_URL: httpUrl('SCOPEGATE_GITLAB_API_URL').default(GITLAB_DEFAULT_URL),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 });

@@ -60,4 +60,3 @@ export function secretHint(secret: string): string {
   return `${secret.slice(0, 4)}…${secret.slice(-4)}`;
 }
 
-export { RANDOM_LENGTH, CHECKSUM_LENGTH };

@@ -76,7 +76,7 @@ function seal(ctx: Context, fields: Record<string, string>, credentialId: string
 }
 
 /** The decrypted secret fields; a blob that does not belong to this row is refused, clearly. */
-export function unseal(ctx: Context, row: CredentialRow, namespaceName: string): Record<string, string> {
+function unseal(ctx: Context, row: CredentialRow, namespaceName: string): Record<string, string> {
   if (!row.secret_ciphertext || !row.secret_key_id) return {};
   try {
     return decryptSecret(ctx.app.keyring, { ciphertext: row.secret_ciphertext, keyId: row.secret_key_id }, { credentialId: row.id, namespaceId: row.namespace_id });

@@ -1,4 +1,3 @@
-import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.js';
 import './scalars.js';
 import './namespace.js';
@@ -16,4 +15,3 @@ builder.queryType({ authScopes: { principal: true } });
 builder.mutationType({ authScopes: { principal: true } });
 
 export const schema = builder.toSchema();
-export const sortedSchema = () => lexicographicSortSchema(schema);
