@@ -94,7 +94,6 @@ export interface AuditEventsTable {
 export interface AuditChainHeadTable {
   id: number;
   hash: string;
-  seq: number;
 }
 
 export type CredentialTypeName = 'REGISTRY' | 'GIT' | 'HETZNER' | 'OVH' | 'SSH_KEY';

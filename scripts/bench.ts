@@ -36,7 +36,7 @@ async function start(dir: string, env: Record<string, string> = {}): Promise<Sco
 /** Appends `count` chained events straight into the file (the server is stopped). */
 function seedTrail(file: string, count: number) {
   const db = new SQLite(file);
-  const head = db.prepare('select hash, seq from audit_chain_head where id = 1').get() as { hash: string; seq: number };
+  const head = db.prepare('select hash from audit_chain_head where id = 1').get() as { hash: string };
   const insert = db.prepare(
     `insert into audit_events (id, occurred_at, action, outcome, actor_kind, actor_name, namespace, namespace_id, target, request_id, ip_address, user_agent, details, prev_hash, hash)
      values (@id, @occurred_at, @action, @outcome, @actor_kind, @actor_name, @namespace, @namespace_id, @target, @request_id, @ip_address, @user_agent, @details, @prev_hash, @hash)`,
@@ -69,7 +69,7 @@ function seedTrail(file: string, count: number) {
     }
   });
   for (let i = 0; i < count; i += 50_000) batch(i, Math.min(i + 50_000, count));
-  db.prepare('update audit_chain_head set hash = ?, seq = seq + ? where id = 1').run(prev, count);
+  db.prepare('update audit_chain_head set hash = ? where id = 1').run(prev);
   db.close();
 }
 

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { decryptSecret, encryptSecret, type Keyring, loadKeyring, SecretDecryptionError } from '../src/credentials/crypto.js';
+import { decryptSecret, encryptSecret, type Keyring, keyringFromConfig, SecretDecryptionError } from '../src/credentials/crypto.js';
 import { type DB, migrateToLatest, openDatabase } from '../src/store/db.js';
 
 export interface RotateOptions {
@@ -244,14 +244,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let keyring: Keyring;
   try {
-    keyring = loadKeyring({
-      masterKey: config.SCOPEGATE_MASTER_KEY,
-      keyring: config.SCOPEGATE_KEYRING,
-      activeKeyId: config.SCOPEGATE_ACTIVE_KEY_ID,
-      dataDir: config.SCOPEGATE_DATA_DIR,
-      production: config.NODE_ENV === 'production',
-      warn: (msg) => console.error(msg),
-    });
+    keyring = keyringFromConfig(config, (msg) => console.error(msg));
   } catch (err) {
     console.error(`rotate-key: ${err instanceof Error ? err.message : String(err)}`);
     return 2;

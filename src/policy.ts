@@ -138,3 +138,15 @@ export function principalName(p: Principal): string {
       return `namespaces/${p.namespaceName}/apitokens/${p.tokenName}`;
   }
 }
+
+/**
+ * Which namespaces a principal has a role in, as a query needs it: one namespace for an API
+ * token, all of them for an administrator, otherwise its user's memberships. (Matches
+ * effectiveRole: it is non-null exactly for these.)
+ */
+export type VisibleNamespaces = { only: string } | { all: true } | { memberOf: string };
+
+export function visibleNamespaces(p: Principal): VisibleNamespaces {
+  if (p.kind === 'API_TOKEN') return { only: p.namespaceId };
+  return p.isAdmin ? { all: true } : { memberOf: p.userId };
+}

@@ -9,7 +9,7 @@ import { InvalidationBus } from './auth/invalidation.js';
 import { LoginThrottle } from './auth/login-throttle.js';
 import { InvalidTokenError, TokenVerifier } from './auth/verify.js';
 import type { Config } from './config.js';
-import { loadKeyring } from './credentials/crypto.js';
+import { keyringFromConfig } from './credentials/crypto.js';
 import type { App, Context } from './context.js';
 import { AuthFailureRecorder } from './domain/auth-failures.js';
 import { bootstrapAdmin } from './domain/users.js';
@@ -135,14 +135,7 @@ async function handleProbe(app: App, path: string, res: ServerResponse): Promise
 export async function startScopegate(config: Config, options: StartOptions = {}): Promise<Scopegate> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
   // Before anything else: production refuses to start without a key.
-  const keyring = loadKeyring({
-    masterKey: config.SCOPEGATE_MASTER_KEY,
-    keyring: config.SCOPEGATE_KEYRING,
-    activeKeyId: config.SCOPEGATE_ACTIVE_KEY_ID,
-    dataDir: config.SCOPEGATE_DATA_DIR,
-    production: config.NODE_ENV === 'production',
-    warn: (msg) => log.warn(msg),
-  });
+  const keyring = keyringFromConfig(config, (msg) => log.warn(msg));
   const { db, dialect } = openDatabase(config.DATABASE_URL, options.onQuery, (err) => log.warn({ err: err.message }, 'database connection lost; the pool replaces it'));
   await migrateToLatest(db);
   const now = options.now ?? (() => new Date());

@@ -109,9 +109,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('audit_chain_head')
     .addColumn('id', 'integer', (c) => c.primaryKey())
     .addColumn('hash', 'text', (c) => c.notNull())
-    .addColumn('seq', 'integer', (c) => c.notNull())
     .execute();
-  await db.insertInto('audit_chain_head').values({ id: 1, hash: GENESIS_HASH, seq: 0 }).execute();
+  await db.insertInto('audit_chain_head').values({ id: 1, hash: GENESIS_HASH }).execute();
 }
 
 /** The previous hash of the very first audit event. */

@@ -8,6 +8,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Config } from '../config.js';
 
 export interface Keyring {
   activeKeyId: string;
@@ -51,6 +52,18 @@ export interface LoadKeyringOptions {
   dataDir: string;
   production: boolean;
   warn: (msg: string) => void;
+}
+
+/** The keyring the configuration names (server and scripts alike). */
+export function keyringFromConfig(config: Config, warn: (msg: string) => void): Keyring {
+  return loadKeyring({
+    masterKey: config.SCOPEGATE_MASTER_KEY,
+    keyring: config.SCOPEGATE_KEYRING,
+    activeKeyId: config.SCOPEGATE_ACTIVE_KEY_ID,
+    dataDir: config.SCOPEGATE_DATA_DIR,
+    production: config.NODE_ENV === 'production',
+    warn,
+  });
 }
 
 export function loadKeyring(opts: LoadKeyringOptions): Keyring {

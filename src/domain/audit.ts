@@ -56,7 +56,7 @@ export async function appendAudit(
   entry: AuditEntry,
   at: Date,
 ): Promise<AuditRecord> {
-  let headQuery = trx.selectFrom('audit_chain_head').select(['hash', 'seq']).where('id', '=', 1);
+  let headQuery = trx.selectFrom('audit_chain_head').select('hash').where('id', '=', 1);
   if (dialect === 'postgres') headQuery = headQuery.forUpdate();
   const head = await headQuery.executeTakeFirstOrThrow();
   const event: Omit<AuditRecord, 'hash'> = {
@@ -77,7 +77,7 @@ export async function appendAudit(
   };
   const record = { ...event, hash: hashAuditEvent(event) };
   await trx.insertInto('audit_events').values(record).execute();
-  await trx.updateTable('audit_chain_head').set({ hash: record.hash, seq: Number(head.seq) + 1 }).where('id', '=', 1).execute();
+  await trx.updateTable('audit_chain_head').set({ hash: record.hash }).where('id', '=', 1).execute();
   return record;
 }
 
@@ -112,7 +112,7 @@ export async function verifyAuditChain(db: Executor, batchSize = 5000): Promise<
     }
     if (rows.length < batchSize) break;
   }
-  const head = await db.selectFrom('audit_chain_head').select(['hash', 'seq']).where('id', '=', 1).executeTakeFirst();
+  const head = await db.selectFrom('audit_chain_head').select('hash').where('id', '=', 1).executeTakeFirst();
   if (!head || head.hash !== previous) {
     return { ok: false, events, problem: { seq: lastSeq < 0 ? null : lastSeq, id: null, reason: 'the newest events were removed: the trail ends before the recorded head of the chain' } };
   }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { generateSecret, hashSecret, secretHint } from '../auth/secrets.js';
 import { type Context, principalOf } from '../context.js';
 import { isUserPrincipal, roleAtLeast, type Role } from '../policy.js';
@@ -7,6 +6,7 @@ import type { NamespaceRow, TokenRow } from '../store/loaders.js';
 import { badInput, conflict, forbidden, notFound } from './errors.js';
 import { resolveExpiry } from './expiry.js';
 import { mutate } from './mutation.js';
+import { newToken } from './new-token.js';
 import { namespaceNamed } from './namespaces.js';
 import { descriptionSchema, nameSchema, parseInput } from './validation.js';
 import { z } from 'zod';
@@ -113,11 +113,8 @@ async function issue(ctx: Context, owner: TokenOwner, input: NewToken): Promise<
     const fields = parseInput(newTokenSchema, input);
     const now = app.now();
     const expiresAt = resolveExpiry(input, now, app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS);
-    const secret = generateSecret(owner.kind);
     const creator = principalOf(ctx);
-    const token: TokenRow = {
-      id: randomUUID(),
-      kind: owner.kind,
+    const { row: token, secret } = newToken(owner.kind, now, {
       name: fields.name,
       description: fields.description ?? null,
       namespace_id: owner.kind === 'API' ? owner.namespace.id : null,
@@ -126,17 +123,8 @@ async function issue(ctx: Context, owner: TokenOwner, input: NewToken): Promise<
       role: input.role,
       admin: input.admin ? 1 : 0,
       enabled: input.enabled === false ? 0 : 1,
-      secret_hash: hashSecret(secret),
-      secret_hint: secretHint(secret),
-      previous_secret_hash: null,
-      previous_secret_expires_at: null,
-      secret_rotated_at: null,
       expires_at: expiresAt,
-      last_used_at: null,
-      revoked_at: null,
-      created_at: now.toISOString(),
-      updated_at: now.toISOString(),
-    };
+    });
     assertWithinCaller(limits, token);
     try {
       await trx.insertInto('tokens').values(token).execute();

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
-import { generateSecret, hashSecret, secretHint } from '../auth/secrets.js';
 import type { App, Context } from '../context.js';
 import { principalOf } from '../context.js';
 import { auditActionOf, isUserPrincipal } from '../policy.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
-import type { TokenRow, UserRow } from '../store/loaders.js';
+import type { UserRow } from '../store/loaders.js';
 import { actorOf, appendAudit } from './audit.js';
 import { badInput, conflict, DomainError, forbidden, notFound } from './errors.js';
 import { mutate } from './mutation.js';
+import { newToken } from './new-token.js';
 import { displayNameSchema, parseInput, passwordSchema, usernameSchema } from './validation.js';
 
 const userTarget = (username: string) => `users/${username}`;
@@ -97,7 +97,7 @@ export async function setPassword(ctx: Context, input: { username?: string | nul
   if (!isUserPrincipal(p)) throw forbidden('passwords belong to users; this request used a namespace API token');
   const username = input.username ?? p.username;
   const self = username === p.username;
-  await mutate(ctx, { operation: 'setPassword', target: userTarget(username) }, async ({ trx, note }) => {
+  const userId = await mutate(ctx, { operation: 'setPassword', target: userTarget(username) }, async ({ trx, note }) => {
     if (!self && !p.isAdmin) throw forbidden("only administrators may set another user's password");
     const newPassword = parseInput(passwordSchema, input.newPassword, 'input.newPassword');
     const user = await userNamed(trx, username);
@@ -116,9 +116,9 @@ export async function setPassword(ctx: Context, input: { username?: string | nul
       .where('id', '!=', p.tokenId)
       .executeTakeFirst();
     note({ endedSessions: Number(ended.numUpdatedRows) });
+    return user.id;
   });
-  const user = await ctx.app.db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
-  if (user) ctx.app.verifier.invalidateUser(user.id);
+  ctx.app.verifier.invalidateUser(userId);
   return true;
 }
 
@@ -147,14 +147,8 @@ export async function login(ctx: Context, input: { username: string; password: s
   }
   await app.loginThrottle.succeeded(fields.username);
   const now = app.now();
-  const secret = generateSecret('SESSION');
   const expiresAt = new Date(now.getTime() + app.config.SCOPEGATE_SESSION_TTL_HOURS * 3_600_000).toISOString();
-  const session: TokenRow = {
-    id: randomUUID(), kind: 'SESSION', name: null, description: null, namespace_id: null, user_id: user.id, created_by: user.id,
-    role: null, admin: 0, enabled: 1, secret_hash: hashSecret(secret), secret_hint: secretHint(secret), previous_secret_hash: null,
-    previous_secret_expires_at: null, secret_rotated_at: null, expires_at: expiresAt, last_used_at: null, revoked_at: null,
-    created_at: now.toISOString(), updated_at: now.toISOString(),
-  };
+  const { row: session, secret } = newToken('SESSION', now, { user_id: user.id, created_by: user.id, expires_at: expiresAt });
   await app.db.transaction().execute(async (trx) => {
     await trx.insertInto('tokens').values(session).execute();
     const actor = { kind: 'USER_SESSION' as const, name: `user:${user.username}` };
@@ -191,17 +185,16 @@ export async function bootstrapAdmin(app: App): Promise<{ username: string; secr
     const admin = await insertUser(trx, app, { username: 'admin', displayName: 'Administrator', password, isAdmin: true });
     const now = app.now();
     const maxDays = app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS;
-    const secret = generateSecret('PERSONAL');
-    await trx
-      .insertInto('tokens')
-      .values({
-        id: randomUUID(), kind: 'PERSONAL', name: 'bootstrap', description: 'Created on first start', namespace_id: null,
-        user_id: admin.id, created_by: admin.id, role: 'OWNER', admin: 1, enabled: 1, secret_hash: hashSecret(secret),
-        secret_hint: secretHint(secret), previous_secret_hash: null, previous_secret_expires_at: null, secret_rotated_at: null,
-        expires_at: maxDays ? new Date(now.getTime() + maxDays * 86_400_000).toISOString() : null,
-        last_used_at: null, revoked_at: null, created_at: now.toISOString(), updated_at: now.toISOString(),
-      })
-      .execute();
+    const { row, secret } = newToken('PERSONAL', now, {
+      name: 'bootstrap',
+      description: 'Created on first start',
+      user_id: admin.id,
+      created_by: admin.id,
+      role: 'OWNER',
+      admin: 1,
+      expires_at: maxDays ? new Date(now.getTime() + maxDays * 86_400_000).toISOString() : null,
+    });
+    await trx.insertInto('tokens').values(row).execute();
     const meta = { requestId: 'startup', ipAddress: null, userAgent: null };
     await appendAudit(trx, app.dialect, meta, actorOf(null), { action: 'instance.bootstrap', outcome: 'SUCCESS', target: userTarget('admin') }, now);
     return { username: admin.username, secret };

@@ -1,6 +1,8 @@
 import type { Context } from '../context.js';
 import { createNamespace, deleteNamespace, updateNamespace } from '../domain/namespaces.js';
 import type { NamespaceRow } from '../store/loaders.js';
+import { visibleNamespaces } from '../policy.js';
+import { inVisibleNamespaces } from '../store/visibility.js';
 import { scopesFor } from './auth.js';
 import { builder } from './builder.js';
 import { paginate } from './pagination.js';
@@ -10,14 +12,14 @@ export const NamespaceRef = builder.objectRef<NamespaceRow>('Namespace');
 export const NamespaceConnection = builder.connectionObject({ type: NamespaceRef, name: 'NamespaceConnection' }, { name: 'NamespaceEdge' });
 
 /** Namespaces the caller has a role in, by id; the rest are left out (they do not exist for it). */
-async function visibleNamespaces(ids: string[], ctx: Context): Promise<(NamespaceRow | null)[]> {
+async function loadVisibleNamespaces(ids: string[], ctx: Context): Promise<(NamespaceRow | null)[]> {
   const rows = await ctx.loaders.namespaceById.loadMany(ids);
   return Promise.all(rows.map(async (row) => (row && !(row instanceof Error) && (await ctx.loaders.roleIn(row.id)) ? row : null)));
 }
 
 builder.node(NamespaceRef, {
   id: { resolve: (ns) => ns.id },
-  loadMany: visibleNamespaces,
+  loadMany: loadVisibleNamespaces,
   authScopes: (ns) => ({ namespace: { id: ns.id, role: 'VIEWER' } }),
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -50,12 +52,7 @@ builder.queryFields((t) => ({
     description: 'The namespaces the caller has a role in (every namespace for administrators).',
     authScopes: scopesFor('Query.namespaces'),
     resolve: (_root, args, ctx) => {
-      const p = ctx.principal!;
-      let query = ctx.app.db.selectFrom('namespaces as n').selectAll('n');
-      if (p.kind === 'API_TOKEN') query = query.where('n.id', '=', p.namespaceId);
-      else if (!p.isAdmin) {
-        query = query.where('n.id', 'in', (eb) => eb.selectFrom('memberships').select('namespace_id').where('user_id', '=', p.userId));
-      }
+      const query = inVisibleNamespaces(ctx.app.db.selectFrom('namespaces as n').selectAll('n'), 'n.id', visibleNamespaces(ctx.principal!));
       return paginate(args, query, 'n.name');
     },
   }, NamespaceConnection),

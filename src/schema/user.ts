@@ -3,6 +3,8 @@ import type { Context } from '../context.js';
 import { setMemberRole, removeMember } from '../domain/namespaces.js';
 import { createUser, setPassword, updateUser } from '../domain/users.js';
 import type { UserRow } from '../store/loaders.js';
+import { visibleNamespaces } from '../policy.js';
+import { inVisibleNamespaces } from '../store/visibility.js';
 import { scopesFor } from './auth.js';
 import { builder } from './builder.js';
 import { NamespaceRef } from './namespace.js';
@@ -20,19 +22,16 @@ const MembershipConnection = builder.connectionObject({ type: MembershipRef, nam
  * members of namespaces they have a role in.
  */
 async function visibleUsers(ids: string[], ctx: Context): Promise<(UserRow | null)[]> {
-  const p = ctx.principal!;
+  const visible = visibleNamespaces(ctx.principal!);
   const rows = await ctx.loaders.userById.loadMany(ids);
-  let shared = new Set<string>();
-  if (!(p.kind !== 'API_TOKEN' && p.isAdmin)) {
-    let query = ctx.app.db.selectFrom('memberships as m').select('m.user_id').where('m.user_id', 'in', ids);
-    query =
-      p.kind === 'API_TOKEN'
-        ? query.where('m.namespace_id', '=', p.namespaceId)
-        : query.where('m.namespace_id', 'in', (eb) => eb.selectFrom('memberships').select('namespace_id').where('user_id', '=', p.userId));
-    shared = new Set((await query.execute()).map((r) => r.user_id));
-    if (p.kind !== 'API_TOKEN') shared.add(p.userId);
-  }
-  return rows.map((row) => (row && !(row instanceof Error) && (shared.has(row.id) || (p.kind !== 'API_TOKEN' && p.isAdmin)) ? row : null));
+  const members = 'all' in visible ? null : inVisibleNamespaces(
+    ctx.app.db.selectFrom('memberships as m').select('m.user_id').where('m.user_id', 'in', ids),
+    'm.namespace_id',
+    visible,
+  );
+  const shared = new Set(members ? (await members.execute()).map((r) => r.user_id) : []);
+  if ('memberOf' in visible) shared.add(visible.memberOf);
+  return rows.map((row) => (row && !(row instanceof Error) && (!members || shared.has(row.id)) ? row : null));
 }
 
 builder.node(UserRef, {
@@ -51,17 +50,16 @@ builder.node(UserRef, {
       type: MembershipRef,
       description: "The user's memberships in namespaces the caller can see.",
       resolve: (user, args, ctx) => {
-        const p = ctx.principal!;
-        let query = ctx.app.db
-          .selectFrom('memberships as m')
-          .innerJoin('namespaces as n', 'n.id', 'm.namespace_id')
-          .selectAll('m')
-          .select('n.name')
-          .where('m.user_id', '=', user.id);
-        if (p.kind === 'API_TOKEN') query = query.where('m.namespace_id', '=', p.namespaceId);
-        else if (!p.isAdmin) {
-          query = query.where('m.namespace_id', 'in', (eb) => eb.selectFrom('memberships').select('namespace_id').where('user_id', '=', p.userId));
-        }
+        const query = inVisibleNamespaces(
+          ctx.app.db
+            .selectFrom('memberships as m')
+            .innerJoin('namespaces as n', 'n.id', 'm.namespace_id')
+            .selectAll('m')
+            .select('n.name')
+            .where('m.user_id', '=', user.id),
+          'm.namespace_id',
+          visibleNamespaces(ctx.principal!),
+        );
         return paginate(args, query, 'n.name');
       },
     }, MembershipConnection),
