@@ -6,7 +6,7 @@ import type { Logger } from './logger.js';
 import type { TokenVerifier } from './auth/verify.js';
 import type { Principal } from './policy.js';
 import type { DB } from './store/db.js';
-import type { Loaders } from './store/loaders.js';
+import { createLoaders, type Loaders } from './store/loaders.js';
 
 /** What lives as long as the process: configuration, database, logger, token cache. */
 export interface App {
@@ -41,4 +41,13 @@ export interface Context extends RequestMeta {
 export function principalOf(ctx: Context): Principal {
   if (!ctx.principal) throw new Error('no principal on an authenticated path');
   return ctx.principal;
+}
+
+/**
+ * `login` is the one operation that changes who is asking: the rest of its response (the
+ * user, their memberships) is read as the user who just proved their password.
+ */
+export function actAs(ctx: Context, principal: Principal): void {
+  ctx.principal = principal;
+  ctx.loaders = createLoaders(ctx.app.db, principal);
 }

@@ -16,14 +16,24 @@ export type Rule =
   | { needs: 'principal' }
   /** A user acting in person: a session or personal access token, not a namespace API token. */
   | { needs: 'user' }
-  | { needs: 'admin' }
+  /**
+   * The user in full: a session, or an uncapped administrator (see `isUncappedAdmin`). Passwords
+   * need it: a password is a way to every right its user has, so no narrower token may set one.
+   */
+  | { needs: 'person' }
+  /** Administrator rights, at least this role: a personal token's maxRole caps them like any other role. */
+  | { needs: 'admin'; role: Role }
   /** A role in the namespace the operation names. No role there: NOT_FOUND; too low: FORBIDDEN. */
   | { needs: 'role'; role: Role };
 
 const anyone: Rule = { needs: 'anyone' };
 const principal: Rule = { needs: 'principal' };
 const user: Rule = { needs: 'user' };
-const admin: Rule = { needs: 'admin' };
+const person: Rule = { needs: 'person' };
+/** Reading what only administrators see (users, the instance's trail): a capped admin token may. */
+const adminRead: Rule = { needs: 'admin', role: 'VIEWER' };
+/** Changing users and granting admin: only an uncapped administrator. */
+const adminWrite: Rule = { needs: 'admin', role: 'OWNER' };
 const viewer: Rule = { needs: 'role', role: 'VIEWER' };
 const editor: Rule = { needs: 'role', role: 'EDITOR' };
 const owner: Rule = { needs: 'role', role: 'OWNER' };
@@ -34,9 +44,9 @@ export const policy = {
     viewer: principal,
     namespace: principal, // null unless the caller has a role there
     namespaces: principal, // only those the caller has a role in
-    users: admin,
-    user: admin,
-    auditEvents: admin, // the whole instance's trail
+    users: adminRead,
+    user: adminRead,
+    auditEvents: adminRead, // the whole instance's trail
   },
   Namespace: {
     read: viewer, // the namespace, its members, tokens, credentials (metadata), registries
@@ -59,10 +69,10 @@ export const policy = {
     updatePersonalAccessToken: { ...user, action: 'personaltoken.update' },
     regeneratePersonalAccessToken: { ...user, action: 'personaltoken.regenerate' },
     revokePersonalAccessToken: { ...user, action: 'personaltoken.revoke' },
-    createUser: { ...admin, action: 'user.create' },
-    updateUser: { ...admin, action: 'user.update' },
-    // Someone else's password: administrators only (domain/users.ts).
-    setPassword: { ...user, action: 'user.set_password' },
+    createUser: { ...adminWrite, action: 'user.create' },
+    updateUser: { ...adminWrite, action: 'user.update' },
+    // Someone else's password: uncapped administrators only; one's own with the current one (mayChangePassword).
+    setPassword: { ...person, action: 'user.set_password' },
     createRegistryCredential: { ...editor, action: 'credential.create' },
     updateRegistryCredential: { ...editor, action: 'credential.update' },
     createGitCredential: { ...editor, action: 'credential.create' },
@@ -125,6 +135,62 @@ export function effectiveRole(p: Principal, namespaceId: string, membershipRole:
   const base = p.isAdmin ? 'OWNER' : membershipRole;
   if (base === null) return null;
   return p.kind === 'PERSONAL_ACCESS_TOKEN' ? minRole(base, p.maxRole) : base;
+}
+
+/**
+ * Administrator rights as this principal carries them: OWNER for an administrator's session,
+ * the cap of an admin personal token, null without administrator rights.
+ */
+export function adminRole(p: Principal): Role | null {
+  if (p.kind === 'API_TOKEN' || !p.isAdmin) return null;
+  return p.kind === 'PERSONAL_ACCESS_TOKEN' ? p.maxRole : 'OWNER';
+}
+
+/** An administrator with nothing capped: a session, or a personal token with admin: true and maxRole OWNER. */
+export const isUncappedAdmin = (p: Principal): boolean => adminRole(p) === 'OWNER';
+
+/** The user in full: a session, or an uncapped administrator acting through a token. */
+export const actsInFull = (p: Principal): boolean => p.kind === 'USER_SESSION' || isUncappedAdmin(p);
+
+// ---------------------------------------------------------------- no principal wider than itself
+
+/**
+ * The one rule behind every operation that makes or touches a principal: no principal can
+ * produce or reach one wider than itself. Wider means a higher role cap, administrator
+ * rights the caller lacks, or, when a token mints or extends a token, a longer lifetime.
+ */
+export interface Width {
+  role: Role | null;
+  admin: boolean;
+  /** The caller's own expiry when it is a token (a session is the person: not lifetime-capped). */
+  expiresAt: string | null;
+}
+
+/** Why `subject` is wider than `caller` (named `who` in the reason), or null when it is within. */
+export function widerThan(subject: Width, caller: Width, who: string, { lifetime }: { lifetime: boolean }): { reason: string; neededRole?: Role } | null {
+  if (subject.role !== null && !roleAtLeast(caller.role, subject.role)) {
+    return { reason: `role ${subject.role} is above the role ${caller.role ?? 'none'} of ${who}`, neededRole: subject.role };
+  }
+  if (subject.admin && !caller.admin) {
+    return { reason: 'only administrators (acting with administrator rights) may create or manage admin personal access tokens' };
+  }
+  if (lifetime && caller.expiresAt && (subject.expiresAt === null || subject.expiresAt > caller.expiresAt)) {
+    return { reason: `${who} expires at ${caller.expiresAt}: the tokens it creates or manages must expire no later` };
+  }
+  return null;
+}
+
+/**
+ * Passwords: a password leads to a session, the user in full, so no narrower principal sets
+ * one. One's own: a session, or an uncapped administrator's token, proving the current
+ * password once there is one. Someone else's: an uncapped administrator only.
+ */
+export function passwordRule(p: Principal, username: string): { allowed: true; own: boolean } | { allowed: false; reason: string } {
+  if (!isUserPrincipal(p) || !actsInFull(p)) {
+    return { allowed: false, reason: 'passwords are set in a session, or with an administrator token without a maxRole cap' };
+  }
+  if (p.username === username) return { allowed: true, own: true };
+  return isUncappedAdmin(p) ? { allowed: true, own: false } : { allowed: false, reason: "only administrators may set another user's password" };
 }
 
 /** How the audit trail and logs name a principal: user:alice, user:alice/tokens/laptop, namespaces/default/apitokens/ci. */

@@ -1,6 +1,6 @@
 import { generateSecret, hashSecret, secretHint } from '../auth/secrets.js';
 import { type Context, principalOf } from '../context.js';
-import { isUserPrincipal, roleAtLeast, type Role } from '../policy.js';
+import { isUserPrincipal, type Role, widerThan, type Width } from '../policy.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { NamespaceRow, TokenRow } from '../store/loaders.js';
 import { badInput, conflict, forbidden, notFound } from './errors.js';
@@ -12,7 +12,7 @@ import { descriptionSchema, nameSchema, parseInput } from './validation.js';
 import { z } from 'zod';
 
 /** Whose token it is: a namespace's API token or a user's personal access token. */
-type TokenOwner = { kind: 'API'; namespace: NamespaceRow } | { kind: 'PERSONAL'; userId: string; username: string };
+type TokenOwner = { kind: 'API'; namespace: NamespaceRow } | { kind: 'PERSONAL'; userId: string; username: string; userIsAdmin: boolean };
 
 export const apiTokenResourceName = (namespace: string, name: string) => `namespaces/${namespace}/apitokens/${name}`;
 export const personalTokenResourceName = (username: string, name: string) => `user:${username}/tokens/${name}`;
@@ -64,38 +64,34 @@ const newTokenSchema = z.object({ name: nameSchema, description: descriptionSche
 const changesSchema = z.object({ description: descriptionSchema.nullish() });
 
 /**
- * What the caller may give a token it creates or manages: nothing wider than itself.
- * Role: its own effective role (API tokens) or maxRole (personal tokens); administrator
- * rights only if it has them; and a token acting for someone cannot make or keep a token
- * that outlives it. Computed before the transaction (it reads through the loaders).
+ * The caller's width when it acts on tokens (policy.widerThan): its effective role in the
+ * namespace (API tokens) or its maxRole (personal tokens), its administrator rights, and its
+ * own expiry when it is a token. Computed before the transaction (it reads through the loaders).
  */
-interface CallerLimits {
-  role: Role | null;
-  admin: boolean;
-  /** The expiry of the token making the request, when that is a token (not a person's session). */
-  expiresAt: string | null;
-  who: string;
-}
-
-async function callerLimits(ctx: Context, owner: TokenOwner): Promise<CallerLimits> {
+async function callerWidth(ctx: Context, owner: TokenOwner): Promise<Width> {
   const p = principalOf(ctx);
   const role =
     owner.kind === 'API' ? await ctx.loaders.roleIn(owner.namespace.id) : p.kind === 'PERSONAL_ACCESS_TOKEN' ? p.maxRole : 'OWNER';
-  const who = p.kind === 'USER_SESSION' ? 'you' : 'the token making this request';
-  return { role, admin: isUserPrincipal(p) && p.isAdmin, expiresAt: p.kind === 'USER_SESSION' ? null : p.expiresAt, who };
+  return { role, admin: isUserPrincipal(p) && p.isAdmin, expiresAt: p.kind === 'USER_SESSION' ? null : p.expiresAt };
 }
 
-function assertWithinCaller(limits: CallerLimits, token: Pick<TokenRow, 'role' | 'admin' | 'expires_at'>) {
-  const role = token.role as Role;
-  if (!roleAtLeast(limits.role, role)) {
-    throw forbidden(`role ${role} is above the role ${limits.role ?? 'none'} of ${limits.who}`, { neededRole: role });
-  }
-  if (token.admin && !limits.admin) {
-    throw forbidden('only administrators (acting with administrator rights) may create or manage admin personal access tokens');
-  }
-  if (limits.expiresAt && (token.expires_at === null || token.expires_at > limits.expiresAt)) {
-    throw forbidden(`${limits.who} expires at ${limits.expiresAt}: the tokens it creates or manages must expire no later`);
-  }
+/** A token's width: an admin personal token carries administrator rights only while its user is an administrator. */
+const widthOf = (owner: TokenOwner, token: Pick<TokenRow, 'role' | 'admin' | 'expires_at'>): Width => ({
+  role: token.role as Role,
+  admin: Boolean(token.admin) && owner.kind === 'PERSONAL' && owner.userIsAdmin,
+  expiresAt: token.expires_at,
+});
+
+/**
+ * No principal produces or reaches a token wider than itself: `reached` is the token as it is
+ * (revoke, update, regenerate act on it), `produced` the token as it will be (lifetime counts).
+ */
+function assertWithinCaller(ctx: Context, caller: Width, tokens: { reached?: Width; produced?: Width }) {
+  const who = principalOf(ctx).kind === 'USER_SESSION' ? 'you' : 'the token making this request';
+  const wider =
+    (tokens.reached && widerThan(tokens.reached, caller, who, { lifetime: false })) ||
+    (tokens.produced && widerThan(tokens.produced, caller, who, { lifetime: true }));
+  if (wider) throw forbidden(wider.reason, wider.neededRole ? { neededRole: wider.neededRole } : {});
 }
 
 async function findLiveToken(trx: Executor, owner: TokenOwner, name: string): Promise<TokenRow> {
@@ -108,7 +104,7 @@ async function findLiveToken(trx: Executor, owner: TokenOwner, name: string): Pr
 
 async function issue(ctx: Context, owner: TokenOwner, input: NewToken): Promise<TokenWithSecret> {
   const { app } = ctx;
-  const limits = await callerLimits(ctx, owner);
+  const caller = await callerWidth(ctx, owner);
   return mutate(ctx, auditScope(owner, 'create', input.name), async ({ trx, note }) => {
     const fields = parseInput(newTokenSchema, input);
     const now = app.now();
@@ -125,7 +121,8 @@ async function issue(ctx: Context, owner: TokenOwner, input: NewToken): Promise<
       enabled: input.enabled === false ? 0 : 1,
       expires_at: expiresAt,
     });
-    assertWithinCaller(limits, token);
+    // A new token's admin flag counts as asked, whatever its user is.
+    assertWithinCaller(ctx, caller, { produced: { ...widthOf(owner, token), admin: Boolean(token.admin) } });
     try {
       await trx.insertInto('tokens').values(token).execute();
     } catch (err) {
@@ -139,9 +136,10 @@ async function issue(ctx: Context, owner: TokenOwner, input: NewToken): Promise<
 
 async function update(ctx: Context, owner: TokenOwner, input: TokenChanges): Promise<TokenRow> {
   const { app } = ctx;
-  const limits = await callerLimits(ctx, owner);
+  const caller = await callerWidth(ctx, owner);
   const token = await mutate(ctx, auditScope(owner, 'update', input.name), async ({ trx, note }) => {
     const current = await findLiveToken(trx, owner, input.name);
+    assertWithinCaller(ctx, caller, { reached: widthOf(owner, current) });
     const fields = parseInput(changesSchema, input);
     const now = app.now();
     const maxDays = app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS;
@@ -157,7 +155,7 @@ async function update(ctx: Context, owner: TokenOwner, input: TokenChanges): Pro
     }
     note({ changed: Object.keys(patch), ...(patch.role ? { role: patch.role } : {}), ...('enabled' in patch ? { enabled: Boolean(patch.enabled) } : {}) });
     const updated = { ...current, ...patch, updated_at: now.toISOString() };
-    assertWithinCaller(limits, updated);
+    assertWithinCaller(ctx, caller, { produced: widthOf(owner, updated) });
     await trx.updateTable('tokens').set({ ...patch, updated_at: updated.updated_at }).where('id', '=', current.id).execute();
     return updated;
   });
@@ -167,7 +165,7 @@ async function update(ctx: Context, owner: TokenOwner, input: TokenChanges): Pro
 
 async function regenerate(ctx: Context, owner: TokenOwner, input: Regeneration): Promise<TokenWithSecret> {
   const { app } = ctx;
-  const limits = await callerLimits(ctx, owner);
+  const caller = await callerWidth(ctx, owner);
   const result = await mutate(ctx, auditScope(owner, 'regenerate', input.name), async ({ trx, note }) => {
     const grace = input.gracePeriodSeconds ?? 0;
     if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
@@ -179,7 +177,7 @@ async function regenerate(ctx: Context, owner: TokenOwner, input: Regeneration):
     if (expiresAt !== null && Date.parse(expiresAt) <= now.getTime()) {
       throw badInput('input.expiresAt', `the token expired at ${expiresAt}: give a new expiresAt or expiresInDays`);
     }
-    assertWithinCaller(limits, { ...current, expires_at: expiresAt });
+    assertWithinCaller(ctx, caller, { reached: widthOf(owner, current), produced: widthOf(owner, { ...current, expires_at: expiresAt }) });
     const secret = generateSecret(owner.kind);
     const patch = {
       secret_hash: hashSecret(secret),
@@ -201,8 +199,10 @@ async function regenerate(ctx: Context, owner: TokenOwner, input: Regeneration):
 
 async function revoke(ctx: Context, owner: TokenOwner, name: string): Promise<string> {
   const { app } = ctx;
+  const caller = await callerWidth(ctx, owner);
   const token = await mutate(ctx, auditScope(owner, 'revoke', name), async ({ trx }) => {
     const current = await findLiveToken(trx, owner, name);
+    assertWithinCaller(ctx, caller, { reached: widthOf(owner, current) });
     const now = app.now().toISOString();
     await trx
       .updateTable('tokens')
@@ -239,16 +239,17 @@ export async function revokeApiToken(ctx: Context, input: { namespace: string; n
 
 // ---------------------------------------------------------------- personal access tokens
 
-function personalOwner(ctx: Context): TokenOwner & { kind: 'PERSONAL' } {
+async function personalOwner(ctx: Context): Promise<TokenOwner & { kind: 'PERSONAL' }> {
   const p = principalOf(ctx);
   if (!isUserPrincipal(p)) throw forbidden('personal access tokens belong to users; this request used a namespace API token');
-  return { kind: 'PERSONAL', userId: p.userId, username: p.username };
+  const user = await ctx.loaders.userById.load(p.userId);
+  return { kind: 'PERSONAL', userId: p.userId, username: p.username, userIsAdmin: Boolean(user?.is_admin) };
 }
 
 export async function createPersonalAccessToken(ctx: Context, input: Omit<NewToken, 'role'> & { maxRole?: Role | null }) {
-  return issue(ctx, personalOwner(ctx), { ...input, role: input.maxRole ?? 'OWNER', admin: Boolean(input.admin) });
+  return issue(ctx, await personalOwner(ctx), { ...input, role: input.maxRole ?? 'OWNER', admin: Boolean(input.admin) });
 }
 
-export const updatePersonalAccessToken = (ctx: Context, input: Omit<TokenChanges, 'role'>) => update(ctx, personalOwner(ctx), input);
-export const regeneratePersonalAccessToken = (ctx: Context, input: Regeneration) => regenerate(ctx, personalOwner(ctx), input);
-export const revokePersonalAccessToken = (ctx: Context, input: { name: string }) => revoke(ctx, personalOwner(ctx), input.name);
+export const updatePersonalAccessToken = async (ctx: Context, input: Omit<TokenChanges, 'role'>) => update(ctx, await personalOwner(ctx), input);
+export const regeneratePersonalAccessToken = async (ctx: Context, input: Regeneration) => regenerate(ctx, await personalOwner(ctx), input);
+export const revokePersonalAccessToken = async (ctx: Context, input: { name: string }) => revoke(ctx, await personalOwner(ctx), input.name);

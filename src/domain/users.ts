@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { App, Context } from '../context.js';
 import { principalOf } from '../context.js';
-import { auditActionOf, isUserPrincipal } from '../policy.js';
+import { auditActionOf, isUserPrincipal, passwordRule, type Principal } from '../policy.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { UserRow } from '../store/loaders.js';
 import { actorOf, appendAudit } from './audit.js';
@@ -91,17 +91,17 @@ export async function updateUser(
   return user;
 }
 
-/** A user changes their own password (with the current one); administrators may set anyone's. */
+/** Who may set which password is policy.passwordRule: one's own with the current one; anyone's for an uncapped administrator. */
 export async function setPassword(ctx: Context, input: { username?: string | null; currentPassword?: string | null; newPassword: string }) {
   const p = principalOf(ctx);
-  if (!isUserPrincipal(p)) throw forbidden('passwords belong to users; this request used a namespace API token');
-  const username = input.username ?? p.username;
-  const self = username === p.username;
+  const username = input.username ?? (isUserPrincipal(p) ? p.username : '');
   const userId = await mutate(ctx, { operation: 'setPassword', target: userTarget(username) }, async ({ trx, note }) => {
-    if (!self && !p.isAdmin) throw forbidden("only administrators may set another user's password");
+    // Before the lookup, so that a refused caller learns nothing about which users exist.
+    const rule = passwordRule(p, username);
+    if (!rule.allowed) throw forbidden(rule.reason);
     const newPassword = parseInput(passwordSchema, input.newPassword, 'input.newPassword');
     const user = await userNamed(trx, username);
-    if (self && !(await verifyPassword(input.currentPassword ?? '', user.password_hash)) && user.password_hash !== null) {
+    if (rule.own && user.password_hash !== null && !(await verifyPassword(input.currentPassword ?? '', user.password_hash))) {
       throw badInput('input.currentPassword', 'does not match your current password');
     }
     const now = ctx.app.now().toISOString();
@@ -131,7 +131,7 @@ export async function login(ctx: Context, input: { username: string; password: s
   const fields = parseInput(loginSchema, input);
   const scope = { operation: 'login', target: userTarget(fields.username) } as const;
   try {
-    await app.loginThrottle.check(fields.username, ctx.ipAddress);
+    await app.loginThrottle.attempt(fields.username, ctx.ipAddress);
   } catch (err) {
     await app.authFailures.record(ctx, { action: 'auth.login', reason: 'rate limited', target: scope.target });
     throw err;
@@ -140,12 +140,11 @@ export async function login(ctx: Context, input: { username: string; password: s
   const ok = await verifyPassword(fields.password, user?.password_hash ?? null);
   if (!user || !ok || user.disabled) {
     const err = new DomainError('UNAUTHENTICATED', user?.disabled && ok ? 'this account is disabled' : 'invalid username or password');
-    await app.loginThrottle.failed(fields.username, ctx.ipAddress);
     // Folded like token failures, so that password guessing cannot flood the trail.
     await app.authFailures.record(ctx, { action: 'auth.login', reason: err.message, target: scope.target });
     throw err;
   }
-  await app.loginThrottle.succeeded(fields.username);
+  await app.loginThrottle.succeeded(fields.username, ctx.ipAddress);
   const now = app.now();
   const expiresAt = new Date(now.getTime() + app.config.SCOPEGATE_SESSION_TTL_HOURS * 3_600_000).toISOString();
   const { row: session, secret } = newToken('SESSION', now, { user_id: user.id, created_by: user.id, expires_at: expiresAt });
@@ -154,7 +153,8 @@ export async function login(ctx: Context, input: { username: string; password: s
     const actor = { kind: 'USER_SESSION' as const, name: `user:${user.username}` };
     await appendAudit(trx, app.dialect, ctx, actor, { action: auditActionOf('login'), target: scope.target, outcome: 'SUCCESS', details: { hint: session.secret_hint } }, now);
   });
-  return { token: secret, expiresAt, user };
+  const principal: Principal = { kind: 'USER_SESSION', tokenId: session.id, userId: user.id, username: user.username, isAdmin: Boolean(user.is_admin), expiresAt };
+  return { token: secret, expiresAt, user, principal };
 }
 
 export async function logout(ctx: Context): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { type Selectable, type SelectQueryBuilder, sql } from 'kysely';
 import type { AuditEventsTable, Database } from '../../db/types.js';
 import type { Context } from '../context.js';
-import { isUserPrincipal } from '../policy.js';
+import { adminRole } from '../policy.js';
 import { scopesFor } from './auth.js';
 import { builder } from './builder.js';
 import { NamespaceRef } from './namespace.js';
@@ -25,7 +25,8 @@ const AuditActorRef = builder.objectRef<{ kind: string | null; name: string | nu
 export const AuditEventRef = builder.objectRef<AuditRow>('AuditEvent');
 const AuditEventConnection = builder.connectionObject({ type: AuditEventRef, name: 'AuditEventConnection' }, { name: 'AuditEventEdge' });
 
-const isAdmin = (ctx: Context) => Boolean(ctx.principal && isUserPrincipal(ctx.principal) && ctx.principal.isAdmin);
+/** Administrator rights at any cap: reading the instance's trail needs no more. */
+const isAdmin = (ctx: Context) => ctx.principal !== null && adminRole(ctx.principal) !== null;
 
 /** Administrators see every event; owners see those of their namespace; nobody else any. */
 async function visibleEvents(ids: string[], ctx: Context) {
@@ -46,7 +47,7 @@ builder.node(AuditEventRef, {
   id: { resolve: (row) => row.id },
   loadMany: visibleEvents,
   // (Our scope loaders throw their own errors, so this picks one check rather than $any.)
-  authScopes: (row, ctx) => (row.namespace_id && !isAdmin(ctx) ? { namespace: { id: row.namespace_id, role: 'OWNER' } } : { admin: true }),
+  authScopes: (row, ctx) => (row.namespace_id && !isAdmin(ctx) ? { namespace: { id: row.namespace_id, role: 'OWNER' } } : { admin: 'VIEWER' }),
   fields: (t) => ({
     occurredAt: t.field({ type: 'DateTime', resolve: (row) => row.occurred_at }),
     action: t.exposeString('action', { description: 'Dotted verb, e.g. apitoken.create, apitoken.regenerate, credential.reveal, auth.failed' }),

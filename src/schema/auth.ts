@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
 import { forbidden, notFound } from '../domain/errors.js';
-import { isUserPrincipal, type Operation, ruleFor, roleAtLeast, type Role } from '../policy.js';
+import { actsInFull, adminRole, isUserPrincipal, type Operation, ruleFor, roleAtLeast, type Role } from '../policy.js';
 
 /** A namespace by id (from a parent object) or by name (from arguments). */
 export type NamespaceRef = { id: string; name?: undefined } | { name: string; id?: undefined };
@@ -12,16 +12,27 @@ export type NamespaceScope = NamespaceRef & { role: Role };
  * FORBIDDEN naming the role needed.
  */
 export function authScopes(ctx: Context) {
-  const p = ctx.principal;
+  // Read when a scope is checked, not when the request starts: `login` changes the principal (actAs).
   return {
-    principal: p !== null,
+    principal: () => ctx.principal !== null,
     user: () => {
+      const p = ctx.principal;
       if (p && isUserPrincipal(p)) return true;
       throw forbidden('requires a user (session or personal access token); namespace API tokens cannot do this');
     },
-    admin: () => {
-      if (p && isUserPrincipal(p) && p.isAdmin) return true;
-      throw forbidden('requires administrator rights');
+    person: () => {
+      const p = ctx.principal;
+      if (p && actsInFull(p)) return true;
+      throw forbidden('requires a session, or an administrator token without a maxRole cap');
+    },
+    admin: (role: Role) => {
+      const p = ctx.principal;
+      const rights = p ? adminRole(p) : null;
+      if (rights === null) throw forbidden('requires administrator rights');
+      if (!roleAtLeast(rights, role)) {
+        throw forbidden(`requires administrator rights with role ${role}; this token is capped at ${rights}`, { neededRole: role });
+      }
+      return true;
     },
     namespace: async (scope: NamespaceScope) => {
       const ns = scope.id ? await ctx.loaders.namespaceById.load(scope.id) : await ctx.loaders.namespaceByName.load(scope.name!);
@@ -34,6 +45,7 @@ export function authScopes(ctx: Context) {
       return true;
     },
     selfOrAdmin: (userId: string) => {
+      const p = ctx.principal;
       if (p && isUserPrincipal(p) && (p.userId === userId || p.isAdmin)) return true;
       throw forbidden('only its owner or an administrator may see this');
     },
@@ -44,7 +56,7 @@ export function authScopes(ctx: Context) {
  * The field's scopes, taken from the policy table. For role rules `namespaceOf` says which
  * namespace the operation touches (from its arguments or its parent object).
  */
-type FieldScopes = { principal?: boolean; user?: boolean; admin?: boolean; namespace?: NamespaceScope };
+type FieldScopes = { principal?: boolean; user?: boolean; person?: boolean; admin?: Role; namespace?: NamespaceScope };
 
 export function scopesFor<Parent = any>(
   operation: Operation,
@@ -57,8 +69,10 @@ export function scopesFor<Parent = any>(
       return () => ({ principal: true });
     case 'user':
       return () => ({ user: true });
+    case 'person':
+      return () => ({ person: true });
     case 'admin':
-      return () => ({ admin: true });
+      return () => ({ admin: rule.role });
     case 'role': {
       if (!namespaceOf) throw new Error(`${operation} needs a namespace to check the role against`);
       return (parent, args) => ({ namespace: { ...namespaceOf(args, parent), role: rule.role } });

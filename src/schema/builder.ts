@@ -13,7 +13,10 @@ export const builder = new SchemaBuilder<{
     principal: boolean;
     /** A user in person: session or personal access token. */
     user: boolean;
-    admin: boolean;
+    /** The user in full: a session or an uncapped administrator. */
+    person: boolean;
+    /** Administrator rights with at least this role (a personal token's cap applies). */
+    admin: Role;
     /** At least this role in that namespace; throws NOT_FOUND / FORBIDDEN itself. */
     namespace: NamespaceScope;
     /** This user themselves, or an administrator. */

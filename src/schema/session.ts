@@ -1,3 +1,4 @@
+import { actAs } from '../context.js';
 import { login, logout } from '../domain/users.js';
 import type { UserRow } from '../store/loaders.js';
 import { scopesFor } from './auth.js';
@@ -24,7 +25,11 @@ builder.mutationFields((t) => ({
     // The one public field: Mutation's type scope (a principal) does not apply here.
     skipTypeScopes: true,
     args: { input: t.arg({ type: LoginInput, required: true }) },
-    resolve: (_root, { input }, ctx) => login(ctx, input),
+    resolve: async (_root, { input }, ctx) => {
+      const session = await login(ctx, input);
+      actAs(ctx, session.principal);
+      return session;
+    },
   }),
   logout: t.boolean({
     description: 'Ends the current session token.',

@@ -58,8 +58,16 @@ export function matrixPrincipals(): Principal[] {
     principal({ label: 'api token VIEWER', kind: 'API_TOKEN', teamRole: 'VIEWER' }),
     principal({ label: 'api token EDITOR', kind: 'API_TOKEN', teamRole: 'EDITOR' }),
     principal({ label: 'api token OWNER', kind: 'API_TOKEN', teamRole: 'OWNER' }),
-    // min(membership OWNER, maxRole VIEWER)
+    // Personal tokens at every cap: min(membership OWNER, maxRole).
     principal({ label: 'personal token maxRole VIEWER of an OWNER', kind: 'PERSONAL_ACCESS_TOKEN', username: 'cappy', maxRole: 'VIEWER', teamRole: 'VIEWER', membership: 'OWNER' }),
+    principal({ label: 'personal token maxRole EDITOR of an OWNER', kind: 'PERSONAL_ACCESS_TOKEN', username: 'cappy', maxRole: 'EDITOR', teamRole: 'EDITOR', membership: 'OWNER' }),
+    principal({ label: 'personal token maxRole OWNER of an OWNER', kind: 'PERSONAL_ACCESS_TOKEN', username: 'cappy', maxRole: 'OWNER', teamRole: 'OWNER', membership: 'OWNER' }),
+    // ada is an administrator and an EDITOR of "team". With admin rights she acts as OWNER
+    // everywhere, capped by a token's maxRole; a token without admin: true has her membership only.
+    principal({ label: 'administrator session', kind: 'USER_SESSION', username: 'ada', admin: true, teamRole: 'OWNER', membership: 'EDITOR' }),
+    principal({ label: 'admin token maxRole VIEWER', kind: 'PERSONAL_ACCESS_TOKEN', username: 'ada', admin: true, maxRole: 'VIEWER', teamRole: 'VIEWER', membership: 'EDITOR' }),
+    principal({ label: 'admin token maxRole EDITOR', kind: 'PERSONAL_ACCESS_TOKEN', username: 'ada', admin: true, maxRole: 'EDITOR', teamRole: 'EDITOR', membership: 'EDITOR' }),
+    principal({ label: 'non-admin token of an administrator', kind: 'PERSONAL_ACCESS_TOKEN', username: 'ada', maxRole: 'OWNER', teamRole: 'EDITOR', membership: 'EDITOR' }),
     refusedToken('disabled token', 'API_TOKEN', /^token is disabled$/),
     refusedToken('expired token', 'PERSONAL_ACCESS_TOKEN', /^token expired at \d{4}-/),
     refusedToken('revoked token', 'API_TOKEN', /^token is not valid \(unknown or revoked\)$/),
@@ -145,7 +153,8 @@ export async function provisionPrincipals(server: TestServer, principals: Princi
   };
 
   for (const user of ['vera', 'ed', 'olga', 'otto', 'cappy']) await s.createUser(user);
-  const sessions = Object.fromEntries(await Promise.all(['vera', 'ed', 'olga', 'otto', 'cappy'].map(async (u) => [u, await s.login(u)] as const)));
+  await server.ok('mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { username: 'ada', password: PASSWORD, isAdmin: true } }, admin);
+  const sessions = Object.fromEntries(await Promise.all(['vera', 'ed', 'olga', 'otto', 'cappy', 'ada'].map(async (u) => [u, await s.login(u)] as const)));
 
   // The expired secret needs time to run out: start its clock first.
   const expiresAt = new Date(Date.now() + 1200).toISOString();
@@ -156,6 +165,7 @@ export async function provisionPrincipals(server: TestServer, principals: Princi
   await s.setRole(sessions.olga, TEAM, 'vera', 'VIEWER');
   await s.setRole(sessions.olga, TEAM, 'ed', 'EDITOR');
   await s.setRole(sessions.olga, TEAM, 'cappy', 'OWNER');
+  await s.setRole(sessions.olga, TEAM, 'ada', 'EDITOR');
 
   set('user VIEWER', sessions.vera);
   set('user EDITOR', sessions.ed);
@@ -165,7 +175,14 @@ export async function provisionPrincipals(server: TestServer, principals: Princi
   for (const role of ROLE_ORDER) {
     set(`api token ${role}`, (await s.apiToken(sessions.olga, { namespace: TEAM, name: `as-${role.toLowerCase()}`, role })).secret);
   }
-  set('personal token maxRole VIEWER of an OWNER', (await s.personalToken(sessions.cappy, { name: 'capped', maxRole: 'VIEWER' })).secret);
+  for (const cap of ROLE_ORDER) {
+    set(`personal token maxRole ${cap} of an OWNER`, (await s.personalToken(sessions.cappy, { name: `capped-${cap.toLowerCase()}`, maxRole: cap })).secret);
+  }
+  set('administrator session', sessions.ada);
+  for (const cap of ['VIEWER', 'EDITOR'] as const) {
+    set(`admin token maxRole ${cap}`, (await s.personalToken(sessions.ada, { name: `admin-${cap.toLowerCase()}`, maxRole: cap, admin: true })).secret);
+  }
+  set('non-admin token of an administrator', (await s.personalToken(sessions.ada, { name: 'plain', maxRole: 'OWNER' })).secret);
 
   const disabled = await s.apiToken(sessions.olga, { namespace: TEAM, name: 'r-disabled', role: 'OWNER' });
   await server.ok('mutation { updateApiToken(input: { namespace: "team", name: "r-disabled", enabled: false }) { enabled } }', {}, sessions.olga);

@@ -1,0 +1,202 @@
+/**
+ * No principal produces or reaches a principal wider than itself (role cap, admin rights,
+ * lifetime): passwords, users, admin rights and tokens, each over real HTTP. The matrix test
+ * covers every operation × every cap; these are the escalation paths a security review found.
+ */
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actions } from './helpers/fixtures.js';
+import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
+
+const PASSWORD = 'a-long-password-1';
+const NEW_PASSWORD = 'a-brand-new-password-2';
+
+let server: TestServer;
+let a: ReturnType<typeof actions>;
+
+beforeAll(async () => {
+  // The default first start: no SCOPEGATE_ADMIN_PASSWORD, so admin has no password yet.
+  server = await startTestServer();
+  a = actions(server);
+});
+afterAll(() => server?.close());
+
+const setPassword = (token: string, input: Record<string, unknown>) =>
+  server.gql('mutation($i: SetPasswordInput!) { setPassword(input: $i) }', { i: input }, token);
+const login = (username: string, password: string) =>
+  server.gql('mutation($i: LoginInput!) { login(input: $i) { token } }', { i: { username, password } });
+const personalTokens = async (token: string) =>
+  (await server.ok('{ viewer { personalAccessTokens(first: 50) { edges { node { name } } } } }', {}, token)).viewer.personalAccessTokens.edges.map(
+    (e: any) => e.node.name,
+  );
+
+describe('passwords: only the user in full sets one', () => {
+  it('a read-only, non-admin token of the first-start administrator cannot give admin a password (and so no session)', async () => {
+    const readOnly = await a.createPersonalToken(server.adminToken, { name: 'auditor', maxRole: 'VIEWER' });
+    const res = await setPassword(readOnly, { newPassword: NEW_PASSWORD });
+    expect(codeOf(res)).toBe('FORBIDDEN');
+    expect(res.data).toBeNull();
+    expect(codeOf(await login('admin', NEW_PASSWORD))).toBe('UNAUTHENTICATED');
+  });
+
+  it.each([
+    ['admin: true, maxRole EDITOR', { maxRole: 'EDITOR', admin: true }],
+    ['admin: false, maxRole OWNER', { maxRole: 'OWNER', admin: false }],
+  ])('nor can a token with %s', async (_label, fields) => {
+    const token = await a.createPersonalToken(server.adminToken, { name: `t-${fields.maxRole.toLowerCase()}-${fields.admin}`, ...fields });
+    expect(codeOf(await setPassword(token, { newPassword: NEW_PASSWORD }))).toBe('FORBIDDEN');
+    expect(codeOf(await login('admin', NEW_PASSWORD))).toBe('UNAUTHENTICATED');
+  });
+
+  it('a session changes its own password only with the current one', async () => {
+    await a.createUser('sam');
+    const session = await a.login('sam');
+    const wrong = await setPassword(session, { currentPassword: 'not-the-password', newPassword: NEW_PASSWORD });
+    expect(wrong.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'input.currentPassword' } });
+    const missing = await setPassword(session, { newPassword: NEW_PASSWORD });
+    expect(codeOf(missing)).toBe('BAD_USER_INPUT');
+    expect(codeOf(await login('sam', NEW_PASSWORD))).toBe('UNAUTHENTICATED');
+    expect((await setPassword(session, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD })).data).toEqual({ setPassword: true });
+    expect(codeOf(await login('sam', NEW_PASSWORD))).toBeUndefined();
+  });
+
+  it("a non-administrator's session cannot set someone else's password, and learns nothing about who exists", async () => {
+    await a.createUser('nosy');
+    const session = await a.login('nosy');
+    const existing = await setPassword(session, { username: 'sam', newPassword: NEW_PASSWORD });
+    const missing = await setPassword(session, { username: 'nobody-here', newPassword: NEW_PASSWORD });
+    expect(codeOf(existing)).toBe('FORBIDDEN');
+    expect(missing.errors![0].message).toBe(existing.errors![0].message);
+  });
+
+  it('the uncapped first-start token sets admin\'s first password itself, as the banner says', async () => {
+    expect((await setPassword(server.adminToken, { newPassword: PASSWORD })).data).toEqual({ setPassword: true });
+    expect(codeOf(await login('admin', PASSWORD))).toBeUndefined();
+    // From now on admin's own password needs the current one, even from the uncapped token.
+    expect(codeOf(await setPassword(server.adminToken, { newPassword: NEW_PASSWORD }))).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('administrator rights are capped by maxRole', () => {
+  let readOnlyAdmin: string;
+  beforeAll(async () => {
+    readOnlyAdmin = await a.createPersonalToken(server.adminToken, { name: 'read-only-admin', maxRole: 'VIEWER', admin: true });
+    await a.createUser('victim');
+  });
+
+  it('reads what administrators read', async () => {
+    const data = await server.ok('{ users(first: 50) { edges { node { username } } } auditEvents(first: 1) { edges { node { action } } } }', {}, readOnlyAdmin);
+    expect(data.users.edges.map((e: any) => e.node.username)).toContain('victim');
+    expect(data.auditEvents.edges).toHaveLength(1);
+  });
+
+  it.each([
+    ['createUser', 'mutation { createUser(input: { username: "mallory", password: "a-long-password-1", isAdmin: true }) { id } }'],
+    ['updateUser', 'mutation { updateUser(input: { username: "victim", isAdmin: true }) { isAdmin } }'],
+  ])('cannot %s', async (field, query) => {
+    const res = await server.gql(query, {}, readOnlyAdmin);
+    expect(res.errors![0]).toMatchObject({ path: [field], extensions: { code: 'FORBIDDEN', neededRole: 'OWNER' } });
+  });
+
+  it("cannot set another user's password and sign in as them", async () => {
+    expect(codeOf(await setPassword(readOnlyAdmin, { username: 'victim', newPassword: NEW_PASSWORD }))).toBe('FORBIDDEN');
+    expect(codeOf(await login('victim', NEW_PASSWORD))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await login('mallory', PASSWORD))).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('a token revokes only tokens within its own reach', () => {
+  it("a VIEWER-capped, non-admin token cannot revoke its user's OWNER token, admin token or the first-start token", async () => {
+    const admin = server.adminToken;
+    const narrow = await a.createPersonalToken(admin, { name: 'narrow', maxRole: 'VIEWER' });
+    await a.createPersonalToken(admin, { name: 'wide', maxRole: 'OWNER' });
+    await a.createPersonalToken(admin, { name: 'wide-admin', maxRole: 'VIEWER', admin: true });
+    for (const name of ['wide', 'wide-admin', 'bootstrap']) {
+      const res = await server.gql('mutation($n: String!) { revokePersonalAccessToken(input: { name: $n }) { deleted } }', { n: name }, narrow);
+      expect(codeOf(res), name).toBe('FORBIDDEN');
+    }
+    expect(await personalTokens(admin)).toEqual(expect.arrayContaining(['wide', 'wide-admin', 'bootstrap']));
+    expect((await a.whoami(admin)).status).toBe(200);
+    // Within its reach: itself.
+    await server.ok('mutation { revokePersonalAccessToken(input: { name: "narrow" }) { deleted } }', {}, narrow);
+  });
+
+  it("nor update or regenerate one wider than itself, even to narrow it", async () => {
+    const narrow = await a.createPersonalToken(server.adminToken, { name: 'narrow-2', maxRole: 'EDITOR' });
+    const disable = await server.gql('mutation { updatePersonalAccessToken(input: { name: "wide", enabled: false }) { enabled } }', {}, narrow);
+    expect(disable.errors![0]).toMatchObject({ extensions: { code: 'FORBIDDEN', neededRole: 'OWNER' } });
+    const regenerate = await server.gql('mutation { regeneratePersonalAccessToken(input: { name: "wide" }) { secret } }', {}, narrow);
+    expect(codeOf(regenerate)).toBe('FORBIDDEN');
+    expect(JSON.stringify(regenerate.body)).not.toMatch(/sgp_/);
+  });
+
+  it('a session reaches every token of its user, also an admin token left over from before a demotion', async () => {
+    await a.createUser('former', PASSWORD, true);
+    const session = await a.login('former');
+    await a.createPersonalToken(session, { name: 'old-admin', maxRole: 'OWNER', admin: true });
+    await server.ok('mutation { updateUser(input: { username: "former", isAdmin: false }) { isAdmin } }', {}, server.adminToken);
+    const fresh = await a.login('former');
+    await server.ok('mutation { revokePersonalAccessToken(input: { name: "old-admin" }) { deleted } }', {}, fresh);
+    expect(await personalTokens(fresh)).not.toContain('old-admin');
+  });
+});
+
+describe('login', () => {
+  it('anonymous login reads its user and their memberships as that user, and the token arrives', async () => {
+    await a.createUser('member');
+    const owner = await a.login('member');
+    await a.createNamespace(owner, 'members-space');
+    const res = await server.gql(
+      'mutation($i: LoginInput!) { login(input: $i) { token user { username memberships(first: 10) { edges { node { role namespace { name } } } } } } }',
+      { i: { username: 'member', password: PASSWORD } },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data.login.token).toMatch(/^sgs_/);
+    expect(res.data.login.user).toEqual({
+      username: 'member',
+      memberships: { edges: [{ node: { role: 'OWNER', namespace: { name: 'members-space' } } }] },
+    });
+    expect((await a.whoami(res.data.login.token)).data.viewer.user.username).toBe('member');
+  });
+});
+
+/** A login sent from a given loopback address (Linux routes all of 127/8 to lo). */
+function loginFrom(localAddress: string, username: string, password: string): Promise<GqlResponse> {
+  const body = JSON.stringify({ query: 'mutation($i: LoginInput!) { login(input: $i) { token } }', variables: { i: { username, password } } });
+  const { port } = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/graphql', method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const parsed = JSON.parse(Buffer.concat(chunks).toString());
+          resolve({ status: res.statusCode!, headers: new Headers(), data: parsed.data, errors: parsed.errors, body: parsed });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('the login throttle', () => {
+  it('evaluates at most the limit of a burst of concurrent guesses, the right password included', async () => {
+    await a.createUser('burst');
+    const guesses = [...Array.from({ length: 24 }, (_, i) => `wrong-guess-${i}-xxxx`), PASSWORD];
+    const results = await Promise.all(guesses.map((g) => loginFrom('127.0.0.3', 'burst', g)));
+    const codes = results.map((r) => codeOf(r) ?? 'SIGNED_IN');
+    const evaluated = codes.filter((c) => c !== 'RATE_LIMITED');
+    expect(evaluated.length).toBeLessThanOrEqual(10);
+    expect(codes.filter((c) => c === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(15);
+    expect(evaluated.every((c) => c === 'UNAUTHENTICATED' || c === 'SIGNED_IN')).toBe(true);
+  });
+
+  it('failures from one address do not lock the user out from another', async () => {
+    await a.createUser('lockme');
+    for (let i = 0; i < 12; i++) await loginFrom('127.0.0.4', 'lockme', `wrong-${i}-xxxxxxxx`);
+    expect(codeOf(await loginFrom('127.0.0.4', 'lockme', PASSWORD))).toBe('RATE_LIMITED');
+    expect(codeOf(await loginFrom('127.0.0.5', 'lockme', PASSWORD))).toBeUndefined();
+  });
+});
