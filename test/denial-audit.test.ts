@@ -98,6 +98,8 @@ describe('a refused mutation under an alias', () => {
     const { definitions, selection, variables } = call('createApiToken', 'quiet');
     const { res, events } = await send(`mutation${definitions} { ...Sneaky } fragment Sneaky on Mutation { ${selection} }`, variables, tokens[CALLER]);
     expect(res.errors![0]).toMatchObject({ path: ['quiet'], extensions: { code: 'FORBIDDEN' } });
+    // The coordinate the executor now records stays on the server.
+    expect(Object.keys(res.errors![0]).sort()).toEqual(['extensions', 'locations', 'message', 'path']);
     expect(events).toEqual([expect.objectContaining({ action: 'apitoken.create', outcome: 'DENIED', actor_name: CALLER_NAME })]);
   });
 
