@@ -88,6 +88,8 @@ export interface AuditEventsTable {
   details: string | null;
   prev_hash: string;
   hash: string;
+  /** The keyring key whose derived HMAC key sealed this event; null for events from before the chain was keyed. */
+  chain_key_id: string | null;
 }
 
 /** One row: the hash of the newest audit event. Updating it serialises writers on every dialect. */

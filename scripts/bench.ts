@@ -16,7 +16,8 @@ import { performance } from 'node:perf_hooks';
 import SQLite from 'better-sqlite3';
 import { Command } from 'commander';
 import { loadConfig } from '../src/config.js';
-import { hashAuditEvent } from '../src/domain/audit.js';
+import type { Keyring } from '../src/credentials/crypto.js';
+import { chainKeyOf, hashAuditEvent } from '../src/domain/audit.js';
 import { createLogger } from '../src/logger.js';
 import { startScopegate, type Scopegate } from '../src/server.js';
 
@@ -33,13 +34,14 @@ async function start(dir: string, env: Record<string, string> = {}): Promise<Sco
   return startScopegate(config, { log: createLogger('silent') });
 }
 
-/** Appends `count` chained events straight into the file (the server is stopped). */
-function seedTrail(file: string, count: number) {
+/** Appends `count` chained events, sealed with the server's key, straight into the file (the server is stopped). */
+function seedTrail(file: string, count: number, keyring: Keyring) {
+  const chainKey = chainKeyOf(keyring, keyring.activeKeyId);
   const db = new SQLite(file);
   const head = db.prepare('select hash from audit_chain_head where id = 1').get() as { hash: string };
   const insert = db.prepare(
-    `insert into audit_events (id, occurred_at, action, outcome, actor_kind, actor_name, namespace, namespace_id, target, request_id, ip_address, user_agent, details, prev_hash, hash)
-     values (@id, @occurred_at, @action, @outcome, @actor_kind, @actor_name, @namespace, @namespace_id, @target, @request_id, @ip_address, @user_agent, @details, @prev_hash, @hash)`,
+    `insert into audit_events (id, occurred_at, action, outcome, actor_kind, actor_name, namespace, namespace_id, target, request_id, ip_address, user_agent, details, prev_hash, chain_key_id, hash)
+     values (@id, @occurred_at, @action, @outcome, @actor_kind, @actor_name, @namespace, @namespace_id, @target, @request_id, @ip_address, @user_agent, @details, @prev_hash, @chain_key_id, @hash)`,
   );
   let prev = head.hash;
   const start = Date.now() - count * 1000;
@@ -62,8 +64,9 @@ function seedTrail(file: string, count: number) {
         user_agent: 'bench',
         details: '{"changed":["description"]}',
         prev_hash: prev,
+        chain_key_id: keyring.activeKeyId,
       };
-      const hash = hashAuditEvent(event);
+      const hash = hashAuditEvent(event, chainKey);
       insert.run({ ...event, hash });
       prev = hash;
     }
@@ -112,7 +115,7 @@ async function auditPaging() {
     const token = gate.bootstrap!.secret;
     await gate.close();
     const t = performance.now();
-    seedTrail(path.join(dir, 'db.sqlite'), size);
+    seedTrail(path.join(dir, 'db.sqlite'), size, gate.app.keyring);
     console.log(`  seeded ${size.toLocaleString('en')} chained events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     gate = await start(dir);
     for (const [name, variables] of cases) {

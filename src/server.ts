@@ -11,6 +11,7 @@ import { InvalidTokenError, TokenVerifier } from './auth/verify.js';
 import type { Config } from './config.js';
 import { keyringFromConfig } from './credentials/crypto.js';
 import type { App, Context } from './context.js';
+import { sealUnkeyedTrail } from './domain/audit.js';
 import { AuthFailureRecorder } from './domain/auth-failures.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { invalidToken, useAnonymousGate } from './http/auth-gate.js';
@@ -147,11 +148,12 @@ export async function startScopegate(config: Config, options: StartOptions = {})
     now,
     keyring,
     verifier: new TokenVerifier(db, log, config.SCOPEGATE_TOKEN_CACHE_TTL_SECONDS, now),
-    authFailures: new AuthFailureRecorder(db, dialect, log, now),
+    authFailures: new AuthFailureRecorder(db, dialect, keyring, log, now),
     loginThrottle: new LoginThrottle(),
   };
   const bus = config.SCOPEGATE_REDIS_URL ? new InvalidationBus(config.SCOPEGATE_REDIS_URL, app.verifier, log) : null;
   await bus?.start().catch((err) => log.warn({ err: err.message }, 'redis unavailable at start: invalidation stays local until it is back'));
+  await sealUnkeyedTrail(app);
   const bootstrap = await bootstrapAdmin(app);
   const yoga = createGraphQLHandler(app);
 

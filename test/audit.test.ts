@@ -1,22 +1,13 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditVerify } from './helpers/audit-verify.js';
 import { actions } from './helpers/fixtures.js';
 import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
 
-const run = promisify(execFile);
-
 const EVENT_FIELDS = 'id occurredAt action outcome actor { kind name } namespace target requestId ipAddress userAgent details';
 
-async function verifyChain(dbFile: string) {
-  try {
-    const { stdout } = await run('node_modules/.bin/tsx', ['scripts/audit-verify.ts'], { env: { ...process.env, DATABASE_URL: dbFile } });
-    return { code: 0, output: stdout };
-  } catch (err: any) {
-    return { code: err.code as number, output: `${err.stdout}${err.stderr}` };
-  }
-}
+/** audit:verify with the server's database and key (its development key file, in its folder). */
+const verifyChain = (server: TestServer) => auditVerify({ DATABASE_URL: server.dbFile, SCOPEGATE_DATA_DIR: server.dir });
 
 describe('audit trail', () => {
   let server: TestServer;
@@ -250,7 +241,7 @@ describe('audit:verify', () => {
     });
 
   it('passes on an intact trail', async () => {
-    const result = await verifyChain(server.dbFile);
+    const result = await verifyChain(server);
     expect(result.code).toBe(0);
     expect(result.output).toMatch(/audit trail intact: \d+ events verified/);
   });
@@ -259,7 +250,7 @@ describe('audit:verify', () => {
     const rows = snapshot();
     const victim = rows[3];
     withDb((db) => db.prepare("update audit_events set outcome = 'DENIED' where seq = ?").run(victim.seq));
-    const result = await verifyChain(server.dbFile);
+    const result = await verifyChain(server);
     restore(rows);
     expect(result.code).toBe(1);
     expect(result.output).toContain(`seq ${victim.seq} (id ${victim.id})`);
@@ -269,7 +260,7 @@ describe('audit:verify', () => {
   it('fails naming the row after a removed one', async () => {
     const rows = snapshot();
     withDb((db) => db.prepare('delete from audit_events where seq = ?').run(rows[2].seq));
-    const result = await verifyChain(server.dbFile);
+    const result = await verifyChain(server);
     restore(rows);
     expect(result.code).toBe(1);
     expect(result.output).toContain(`seq ${rows[3].seq}`);
@@ -279,7 +270,7 @@ describe('audit:verify', () => {
   it('fails when the newest event is removed', async () => {
     const rows = snapshot();
     withDb((db) => db.prepare('delete from audit_events where seq = ?').run(rows.at(-1).seq));
-    const result = await verifyChain(server.dbFile);
+    const result = await verifyChain(server);
     restore(rows);
     expect(result.code).toBe(1);
     expect(result.output).toContain('newest events were removed');
@@ -294,11 +285,11 @@ describe('audit:verify', () => {
       move.run(x.seq, y.seq);
       move.run(y.seq, -1);
     });
-    const result = await verifyChain(server.dbFile);
+    const result = await verifyChain(server);
     restore(rows);
     expect(result.code).toBe(1);
     expect(result.output).toContain(`seq ${x.seq}`);
-    expect((await verifyChain(server.dbFile)).code).toBe(0);
+    expect((await verifyChain(server)).code).toBe(0);
   });
 });
 

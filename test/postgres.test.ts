@@ -91,7 +91,7 @@ describe.skipIf(!databaseUrl)('on PostgreSQL', () => {
     expect(next.auditEvents.edges.length).toBeGreaterThan(0);
     const { db } = openDatabase(databaseUrl!);
     try {
-      const report = await verifyAuditChain(db);
+      const report = await verifyAuditChain(db, server.gate.app.keyring);
       expect(report).toMatchObject({ ok: true });
       expect(report.events).toBeGreaterThan(10);
     } finally {

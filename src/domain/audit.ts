@@ -1,6 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import type { AuditEventsTable } from '../../db/types.js';
-import type { RequestMeta } from '../context.js';
+import type { App, RequestMeta } from '../context.js';
+import type { Keyring } from '../credentials/crypto.js';
+import type { Logger } from '../logger.js';
 import { principalName, type Principal, type PrincipalKind } from '../policy.js';
 import type { Executor } from '../store/db.js';
 import { GENESIS_HASH } from '../../db/migrations/001_foundation.js';
@@ -34,19 +36,35 @@ export const actorOf = (p: Principal | null): AuditActor =>
 const clip = (value: string | null | undefined, max = 300): string | null =>
   value == null ? null : value.length > max ? `${value.slice(0, max)}…` : value;
 
-/** The fields an event's hash covers, in a fixed order; the verify script uses the same function. */
-export function hashAuditEvent(e: Omit<AuditRecord, 'hash'>): string {
+/** HKDF label: the chain's key is derived from a keyring key, so it is independent of that key's use for encryption. */
+const CHAIN_KEY_INFO = 'scopegate audit chain v1';
+
+/** The HMAC key that seals events under one keyring key id, or null when the keyring lacks that key. */
+export function chainKeyOf(keyring: Keyring, keyId: string): Buffer | null {
+  const key = keyring.keys.get(keyId);
+  return key ? Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), CHAIN_KEY_INFO, 32)) : null;
+}
+
+/**
+ * An event's hash over its fields in a fixed order, the previous hash included. Keyed events
+ * are an HMAC that also covers the key id, so only a holder of the key can recompute the chain;
+ * events from before the chain was keyed (no key id) keep the plain SHA-256 they were written with.
+ */
+export function hashAuditEvent(e: Omit<AuditRecord, 'hash'>, chainKey: Buffer | null): string {
   const content = [
     e.id, e.occurred_at, e.action, e.outcome, e.actor_kind, e.actor_name, e.namespace, e.namespace_id, e.target,
     e.request_id, e.ip_address, e.user_agent, e.details, e.prev_hash,
   ];
-  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
+  if (e.chain_key_id === null) return createHash('sha256').update(JSON.stringify(content)).digest('hex');
+  if (!chainKey) throw new Error(`no key to hash an audit event sealed with key id "${e.chain_key_id}"`);
+  return createHmac('sha256', chainKey).update(JSON.stringify([...content, e.chain_key_id])).digest('hex');
 }
 
 /**
  * Appends one event to the hash chain inside the caller's transaction, so a change
- * never lands without its event. Updating the single head row serialises writers on
- * PostgreSQL too (SQLite transactions are serial anyway).
+ * never lands without its event; it is sealed with the keyring's active key. Updating the
+ * single head row serialises writers on PostgreSQL too (SQLite transactions are serial anyway).
+ * Once the transaction commits, the caller writes the event to the log with `logAudit`.
  */
 export async function appendAudit(
   trx: Executor,
@@ -55,6 +73,7 @@ export async function appendAudit(
   actor: AuditActor,
   entry: AuditEntry,
   at: Date,
+  keyring: Keyring,
 ): Promise<AuditRecord> {
   let headQuery = trx.selectFrom('audit_chain_head').select('hash').where('id', '=', 1);
   if (dialect === 'postgres') headQuery = headQuery.forUpdate();
@@ -74,11 +93,36 @@ export async function appendAudit(
     user_agent: clip(meta.userAgent),
     details: entry.details ? JSON.stringify(entry.details) : null,
     prev_hash: head.hash,
+    chain_key_id: keyring.activeKeyId,
   };
-  const record = { ...event, hash: hashAuditEvent(event) };
+  const record = { ...event, hash: hashAuditEvent(event, chainKeyOf(keyring, keyring.activeKeyId)) };
   await trx.insertInto('audit_events').values(record).execute();
   await trx.updateTable('audit_chain_head').set({ hash: record.hash }).where('id', '=', 1).execute();
   return record;
+}
+
+/**
+ * The event as a JSON log line (`msg: "audit"`), hash included: shipped elsewhere, it is what
+ * `audit:verify --log` compares the database with. Call it only after the event's transaction
+ * committed, or the log would hold an event the database never had.
+ */
+export function logAudit(log: Logger, record: AuditRecord): void {
+  log.info({ audit: { ...record, details: record.details ? JSON.parse(record.details) : null } }, 'audit');
+}
+
+/**
+ * A trail written before the chain was keyed ends in unkeyed events, which anyone who can
+ * write the database could rewrite. One keyed event on top seals them (it covers the last
+ * one's hash); from then on the verifier requires the trail to end in a keyed event.
+ */
+export async function sealUnkeyedTrail(app: App): Promise<void> {
+  const record = await app.db.transaction().execute(async (trx) => {
+    const newest = await trx.selectFrom('audit_events').select('chain_key_id').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    if (!newest || newest.chain_key_id !== null) return null;
+    const meta = { requestId: 'startup', ipAddress: null, userAgent: null };
+    return appendAudit(trx, app.dialect, meta, actorOf(null), { action: 'audit.chain_keyed', outcome: 'SUCCESS' }, app.now(), app.keyring);
+  });
+  if (record) logAudit(app.log, record);
 }
 
 export interface ChainReport {
@@ -89,32 +133,52 @@ export interface ChainReport {
 }
 
 /**
- * Walks the trail oldest first: each event's hash must match its content, and it must
- * point at the hash of the event before it; the head row must point at the last one.
- * An edited row fails its own hash; a removed or reordered one breaks the link.
+ * Walks the trail oldest first: each event's hash must match its content (under the key it
+ * names), and it must point at the hash of the event before it; the head row must point at
+ * the last one. An edited row fails its own hash; a removed or reordered one breaks the link;
+ * a chain recomputed without the key has unkeyed events after keyed ones, or ends unkeyed.
+ * Removing the newest events and moving the head back is invisible here: compare with the log.
  */
-export async function verifyAuditChain(db: Executor, batchSize = 5000): Promise<ChainReport> {
+export async function verifyAuditChain(db: Executor, keyring: Keyring, batchSize = 5000): Promise<ChainReport> {
   let previous = GENESIS_HASH;
   let lastSeq = -1;
   let events = 0;
+  let keyed = false;
+  const keys = new Map<string, Buffer | null>();
   for (;;) {
     const rows = await db.selectFrom('audit_events').selectAll().where('seq', '>', lastSeq).orderBy('seq').limit(batchSize).execute();
     for (const row of rows) {
       const { seq, hash, ...content } = row;
-      const at = { seq: Number(seq), id: row.id };
-      if (hashAuditEvent(content) !== hash) return { ok: false, events, problem: { ...at, reason: 'its content does not match its hash: the event was altered' } };
-      if (row.prev_hash !== previous) {
-        return { ok: false, events, problem: { ...at, reason: 'it does not follow the event before it: an earlier event was removed, or events were reordered' } };
+      const broken = (reason: string): ChainReport => ({ ok: false, events, problem: { seq: Number(seq), id: row.id, reason } });
+      const keyId = content.chain_key_id;
+      if (keyId === null && keyed) return broken('it is not keyed although an earlier event is: the chain was recomputed without the key');
+      if (keyId !== null && !keys.has(keyId)) keys.set(keyId, chainKeyOf(keyring, keyId));
+      const key = keyId === null ? null : keys.get(keyId)!;
+      if (keyId !== null && !key) {
+        return broken(`it was sealed with key "${keyId}", which is missing from the keyring: add that key to SCOPEGATE_KEYRING to verify it`);
       }
+      if (hashAuditEvent(content, key) !== hash) {
+        return broken(
+          keyId === null
+            ? 'its content does not match its hash: the event was altered'
+            : `its content does not match its hash under key "${keyId}": the event was altered, or this is not the key "${keyId}" that sealed it`,
+        );
+      }
+      if (row.prev_hash !== previous) {
+        return broken('it does not follow the event before it: an earlier event was removed, or events were reordered');
+      }
+      keyed = keyId !== null;
       previous = hash;
       lastSeq = Number(seq);
       events++;
     }
     if (rows.length < batchSize) break;
   }
-  const head = await db.selectFrom('audit_chain_head').select('hash').where('id', '=', 1).executeTakeFirst();
-  if (!head || head.hash !== previous) {
-    return { ok: false, events, problem: { seq: lastSeq < 0 ? null : lastSeq, id: null, reason: 'the newest events were removed: the trail ends before the recorded head of the chain' } };
+  const atEnd = (reason: string): ChainReport => ({ ok: false, events, problem: { seq: lastSeq < 0 ? null : lastSeq, id: null, reason } });
+  if (events > 0 && !keyed) {
+    return atEnd('the newest event is not keyed: the chain was recomputed without the key, or no server has started since the chain became keyed');
   }
+  const head = await db.selectFrom('audit_chain_head').select('hash').where('id', '=', 1).executeTakeFirst();
+  if (!head || head.hash !== previous) return atEnd('the newest events were removed: the trail ends before the recorded head of the chain');
   return { ok: true, events };
 }

@@ -2,7 +2,8 @@ import { LRUCache } from 'lru-cache';
 import type { RequestMeta } from '../context.js';
 import type { Logger } from '../logger.js';
 import type { DB } from '../store/db.js';
-import { appendAudit, type AuditRecord } from './audit.js';
+import type { Keyring } from '../credentials/crypto.js';
+import { appendAudit, logAudit } from './audit.js';
 
 export interface AuthFailure {
   /** auth.failed for a refused bearer token, auth.login for a refused password. */
@@ -35,6 +36,7 @@ export class AuthFailureRecorder {
   constructor(
     private readonly db: DB,
     private readonly dialect: 'sqlite' | 'postgres',
+    private readonly keyring: Keyring,
     private readonly log: Logger,
     private readonly now: () => Date,
     windowMs = WINDOW_MS,
@@ -79,10 +81,10 @@ export class AuthFailureRecorder {
       details: { reason: failure.reason, ...(failure.hint ? { hint: failure.hint } : {}), ...extra },
     };
     try {
-      const record: AuditRecord = await this.db
+      const record = await this.db
         .transaction()
-        .execute((trx) => appendAudit(trx, this.dialect, failure, { kind: null, name: null }, entry, this.now()));
-      this.log.info({ audit: { ...record, details: entry.details } }, 'audit');
+        .execute((trx) => appendAudit(trx, this.dialect, failure, { kind: null, name: null }, entry, this.now(), this.keyring));
+      logAudit(this.log, record);
     } catch (err) {
       this.log.error({ err }, 'could not record a failed authentication in the audit trail');
     }

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/types.js';
 import type { Context } from '../context.js';
-import { actorOf, appendAudit, type AuditEntry, type AuditNamespace, type AuditRecord } from './audit.js';
+import { actorOf, appendAudit, type AuditEntry, type AuditNamespace, logAudit } from './audit.js';
 import { DomainError } from './errors.js';
 import { auditActionOf, type MutationName } from '../policy.js';
 
@@ -32,10 +32,6 @@ const toEntry = (scope: MutationScope, outcome: AuditEntry['outcome'], details: 
   details,
 });
 
-function logAudit(ctx: Context, record: AuditRecord) {
-  ctx.log.info({ audit: { ...record, details: record.details ? JSON.parse(record.details) : null } }, 'audit');
-}
-
 /**
  * Every mutation runs here: one transaction holding the change and its SUCCESS audit
  * event. If it fails, nothing of it lands and a DENIED or ERROR event records the attempt.
@@ -48,10 +44,10 @@ export async function mutate<T>(ctx: Context, scope: MutationScope, work: (tools
     const { result, record } = await app.db.transaction().execute(async (trx) => {
       const result = await work({ trx, note: (d) => Object.assign(details, d) });
       const entry = toEntry(scope, 'SUCCESS', details);
-      const record = await appendAudit(trx, app.dialect, ctx, actor, entry, app.now());
+      const record = await appendAudit(trx, app.dialect, ctx, actor, entry, app.now(), app.keyring);
       return { result, record };
     });
-    logAudit(ctx, record);
+    logAudit(ctx.log, record);
     return result;
   } catch (err) {
     await recordFailure(ctx, scope, err, details);
@@ -70,8 +66,8 @@ export async function recordFailure(ctx: Context, scope: MutationScope, err: unk
   try {
     const record = await ctx.app.db
       .transaction()
-      .execute((trx) => appendAudit(trx, ctx.app.dialect, ctx, actorOf(ctx.principal), entry, ctx.app.now()));
-    logAudit(ctx, record);
+      .execute((trx) => appendAudit(trx, ctx.app.dialect, ctx, actorOf(ctx.principal), entry, ctx.app.now(), ctx.app.keyring));
+    logAudit(ctx.log, record);
   } catch (auditErr) {
     ctx.log.error({ err: auditErr }, 'could not record a failed mutation in the audit trail');
   }

@@ -6,7 +6,7 @@ import { principalOf } from '../context.js';
 import { auditActionOf, isUserPrincipal, passwordRule, type Principal } from '../policy.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { UserRow } from '../store/loaders.js';
-import { actorOf, appendAudit } from './audit.js';
+import { actorOf, appendAudit, logAudit } from './audit.js';
 import { badInput, conflict, DomainError, forbidden, notFound } from './errors.js';
 import { mutate } from './mutation.js';
 import { newToken } from './new-token.js';
@@ -148,11 +148,13 @@ export async function login(ctx: Context, input: { username: string; password: s
   const now = app.now();
   const expiresAt = new Date(now.getTime() + app.config.SCOPEGATE_SESSION_TTL_HOURS * 3_600_000).toISOString();
   const { row: session, secret } = newToken('SESSION', now, { user_id: user.id, created_by: user.id, expires_at: expiresAt });
-  await app.db.transaction().execute(async (trx) => {
+  const record = await app.db.transaction().execute(async (trx) => {
     await trx.insertInto('tokens').values(session).execute();
     const actor = { kind: 'USER_SESSION' as const, name: `user:${user.username}` };
-    await appendAudit(trx, app.dialect, ctx, actor, { action: auditActionOf('login'), target: scope.target, outcome: 'SUCCESS', details: { hint: session.secret_hint } }, now);
+    const entry = { action: auditActionOf('login'), target: scope.target, outcome: 'SUCCESS' as const, details: { hint: session.secret_hint } };
+    return appendAudit(trx, app.dialect, ctx, actor, entry, now, app.keyring);
   });
+  logAudit(ctx.log, record);
   const principal: Principal = { kind: 'USER_SESSION', tokenId: session.id, userId: user.id, username: user.username, isAdmin: Boolean(user.is_admin), expiresAt };
   return { token: secret, expiresAt, user, principal };
 }
@@ -178,7 +180,7 @@ export async function logout(ctx: Context): Promise<boolean> {
  * admin's password so that `login` works from the first start.
  */
 export async function bootstrapAdmin(app: App): Promise<{ username: string; secret: string } | null> {
-  return app.db.transaction().execute(async (trx) => {
+  const created = await app.db.transaction().execute(async (trx) => {
     const existing = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
     if (existing) return null;
     const password = app.config.SCOPEGATE_ADMIN_PASSWORD;
@@ -196,7 +198,11 @@ export async function bootstrapAdmin(app: App): Promise<{ username: string; secr
     });
     await trx.insertInto('tokens').values(row).execute();
     const meta = { requestId: 'startup', ipAddress: null, userAgent: null };
-    await appendAudit(trx, app.dialect, meta, actorOf(null), { action: 'instance.bootstrap', outcome: 'SUCCESS', target: userTarget('admin') }, now);
-    return { username: admin.username, secret };
+    const entry = { action: 'instance.bootstrap', outcome: 'SUCCESS' as const, target: userTarget('admin') };
+    const record = await appendAudit(trx, app.dialect, meta, actorOf(null), entry, now, app.keyring);
+    return { username: admin.username, secret, record };
   });
+  if (!created) return null;
+  logAudit(app.log, created.record);
+  return { username: created.username, secret: created.secret };
 }
