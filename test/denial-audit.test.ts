@@ -16,7 +16,7 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 const CALLER = 'api token VIEWER';
 const CALLER_NAME = 'namespaces/team/apitokens/as-viewer';
 
-const refusesCaller = (rule: Rule) => rule.needs === 'user' || rule.needs === 'admin' || (rule.needs === 'role' && rule.role !== 'VIEWER');
+const refusesCaller = (rule: Rule) => rule.needs === 'user' || rule.needs === 'person' || rule.needs === 'admin' || (rule.needs === 'role' && rule.role !== 'VIEWER');
 const refused = (Object.keys(policy.Mutation) as MutationName[]).filter((field) => refusesCaller(policy.Mutation[field]));
 
 /** A minimal value of an input type, from the schema: required fields only, strings naming "team". */
