@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { CredentialsTable, CredentialTypeName, RegistriesTable } from '../../db/types.js';
 import type { Context } from '../context.js';
 import { decryptSecret, encryptSecret, SecretDecryptionError } from '../credentials/crypto.js';
-import { checkWithProvider, credentialFields } from '../credentials/kinds.js';
+import { checkWithProvider, credentialFields, destinationRefusal, providerOptions } from '../credentials/kinds.js';
 import { generateEd25519, InvalidSshKeyError, parsePublicKey } from '../credentials/ssh.js';
 import { isUserPrincipal, type MutationName } from '../policy.js';
 import { validateRegistry } from '../providers/registry.js';
@@ -57,16 +57,30 @@ async function registriesUsing(db: Executor, credentialId: string): Promise<Regi
 }
 
 /** Checks a credential with its provider; registry credentials through every registry that uses them. */
-async function check(ctx: Context, type: CredentialTypeName, pub: Record<string, any>, sec: Record<string, string>, credentialId?: string) {
-  if (type !== 'REGISTRY') return checkWithProvider(ctx.app.config, type, pub, sec);
+async function check(
+  ctx: Context,
+  type: CredentialTypeName,
+  pub: Record<string, any>,
+  sec: Record<string, string>,
+  credentialId?: string,
+): Promise<ValidationResult | null> {
+  if (type !== 'REGISTRY') return checkWithProvider(ctx.app.config, ctx.log, type, pub, sec);
   const registries = credentialId ? await registriesUsing(ctx.app.db, credentialId) : [];
   if (!registries.length) return null;
-  const opts = { timeoutMs: ctx.app.config.SCOPEGATE_PROVIDER_TIMEOUT_MS, userAgent: 'scopegate' };
+  const opts = providerOptions(ctx.app.config, ctx.log);
+  const sentTo = new Set<string>();
   for (const registry of registries) {
     const result = await validateRegistry(registry.url, { username: pub.username, password: sec.password }, opts);
-    if (result.status !== 'VALID') return { ...result, message: `registry "${registry.name}": ${result.message}` };
+    for (const host of result.sentTo) sentTo.add(host);
+    if (result.status !== 'VALID') return { ...result, message: `registry "${registry.name}": ${result.message}`, sentTo: [...sentTo] };
   }
-  return { status: 'VALID' as const, message: `accepted by ${registries.map((r) => r.name).join(', ')}` };
+  return { status: 'VALID', message: `accepted by ${registries.map((r) => r.name).join(', ')}`, sentTo: [...sentTo] };
+}
+
+/** Refuses a destination the outbound guard would refuse without resolving a name (a Git host that is an internal IP). */
+function refuseDestination(ctx: Context, type: CredentialTypeName, pub: Record<string, unknown>) {
+  const refused = destinationRefusal(ctx.app.config, type, pub);
+  if (refused) throw badInput(`input.${refused.field}`, refused.message);
 }
 
 function seal(ctx: Context, fields: Record<string, string>, credentialId: string, namespaceId: string) {
@@ -152,6 +166,7 @@ export async function createCredential(ctx: Context, type: Exclude<CredentialTyp
     const common = parseInput(commonSchema, input);
     const pub = parseInput(spec.public, pick(input, Object.keys(spec.public.shape)));
     const sec = parseInput(spec.secret, pick(input, Object.keys(spec.secret.shape))) as Record<string, string>;
+    refuseDestination(ctx, type, pub);
     const checked = !input.skipValidation;
     const result = checked ? await check(ctx, type, pub, sec).catch((err) => inputError('input', err)) : null;
     if (result && result.status !== 'VALID') throw rejection(result);
@@ -177,6 +192,7 @@ export async function updateCredential(ctx: Context, type: Exclude<CredentialTyp
     const givenPub = pick(input, Object.keys(spec.public.shape), true);
     const givenSec = pick(input, Object.keys(spec.secret.shape), true);
     const pub = parseInput(spec.public, { ...publicFieldsOf(current), ...givenPub });
+    refuseDestination(ctx, type, pub);
     // Every secret field given: the stored one is not needed (and may be unreadable: this repairs it).
     const replacesAll = Object.keys(spec.secret.shape).every((k) => k in givenSec);
     const sec = parseInput(spec.secret, { ...(replacesAll ? {} : unseal(ctx, current, ns.name)), ...givenSec }) as Record<string, string>;
