@@ -9,6 +9,7 @@ import { isUserPrincipal, type MutationName } from '../policy.js';
 import { validateRegistry } from '../providers/registry.js';
 import { ProviderInputError, type ValidationResult } from '../providers/types.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
+import { forgetDestinations, knownDestinations, rememberDestinations } from '../store/destinations.js';
 import type { NamespaceRow } from '../store/loaders.js';
 import { badInput, conflict, DomainError, notFound } from './errors.js';
 import { attempt, mutate } from './mutation.js';
@@ -75,6 +76,23 @@ async function check(
     if (result.status !== 'VALID') return { ...result, message: `registry "${registry.name}": ${result.message}`, sentTo: [...sentTo] };
   }
   return { status: 'VALID', message: `accepted by ${registries.map((r) => r.name).join(', ')}`, sentTo: [...sentTo] };
+}
+
+/**
+ * A check carried stored secret fields to `sentTo`: each host this credential's secret has not
+ * been sent to before gets a `credential.reveal` event, as if the caller had read the secret
+ * (they chose where it went). `remember`: what was sent is the stored secret, so the hosts become
+ * known; a secret being replaced is remembered with its own destinations when it is stored.
+ */
+async function auditSecretLeaving(ctx: Context, ns: NamespaceRow, row: CredentialRow, sentTo: string[], remember: boolean) {
+  const known = await knownDestinations(ctx.app.db, row.id);
+  const scope = { operation: 'revealCredentialSecret' as const, namespace: ns, target: credentialResourceName(ns.name, row.name) };
+  for (const host of sentTo.filter((h) => !known.has(h))) {
+    await mutate(ctx, scope, async ({ trx, note }) => {
+      note({ via: 'validation', host });
+      if (remember) await rememberDestinations(trx, row.id, [host], ctx.app.now().toISOString());
+    });
+  }
 }
 
 /** Refuses a destination the outbound guard would refuse without resolving a name (a Git host that is an internal IP). */
@@ -162,19 +180,24 @@ export async function createCredential(ctx: Context, type: Exclude<CredentialTyp
   const ns = await namespaceNamed(ctx, input.namespace);
   const scope = { operation: createOperation[type], namespace: ns, target: credentialResourceName(ns.name, input.name) };
   const spec = credentialFields[type];
-  const prepared = await attempt(ctx, scope, async () => {
+  const prepared = await attempt(ctx, scope, async (note) => {
     const common = parseInput(commonSchema, input);
     const pub = parseInput(spec.public, pick(input, Object.keys(spec.public.shape)));
     const sec = parseInput(spec.secret, pick(input, Object.keys(spec.secret.shape))) as Record<string, string>;
     refuseDestination(ctx, type, pub);
     const checked = !input.skipValidation;
     const result = checked ? await check(ctx, type, pub, sec).catch((err) => inputError('input', err)) : null;
+    // The secret came with the request: where it went is recorded, but nothing stored left.
+    const sentTo = result?.sentTo ?? [];
+    note({ sentTo });
     if (result && result.status !== 'VALID') throw rejection(result);
-    return { common, pub, sec, validation: validationColumns(result, checked && type !== 'REGISTRY', ctx.app.now().toISOString()) };
+    return { common, pub, sec, sentTo, validation: validationColumns(result, checked && type !== 'REGISTRY', ctx.app.now().toISOString()) };
   });
   return mutate(ctx, scope, async ({ trx, note }) => {
-    note({ type, validationStatus: prepared.validation.validation_status, fields: Object.keys(prepared.pub) });
-    return insertCredential(ctx, trx, ns, { ...prepared.common, type, pub: prepared.pub, sec: prepared.sec }, prepared.validation);
+    note({ type, validationStatus: prepared.validation.validation_status, fields: Object.keys(prepared.pub), sentTo: prepared.sentTo });
+    const row = await insertCredential(ctx, trx, ns, { ...prepared.common, type, pub: prepared.pub, sec: prepared.sec }, prepared.validation);
+    await rememberDestinations(trx, row.id, prepared.sentTo, row.created_at);
+    return row;
   });
 }
 
@@ -183,7 +206,7 @@ export async function updateCredential(ctx: Context, type: Exclude<CredentialTyp
   const ns = await namespaceNamed(ctx, input.namespace);
   const scope = { operation: updateOperation[type], namespace: ns, target: credentialResourceName(ns.name, input.name) };
   const spec = credentialFields[type];
-  const prepared = await attempt(ctx, scope, async () => {
+  const prepared = await attempt(ctx, scope, async (note) => {
     const current = await credentialNamed(ctx.app.db, ns, input.name);
     if (current.type !== type) {
       throw badInput('input.name', `"${input.name}" is a ${current.type} credential, not ${type}: use the update mutation of its type`);
@@ -192,15 +215,19 @@ export async function updateCredential(ctx: Context, type: Exclude<CredentialTyp
     const givenPub = pick(input, Object.keys(spec.public.shape), true);
     const givenSec = pick(input, Object.keys(spec.secret.shape), true);
     const pub = parseInput(spec.public, { ...publicFieldsOf(current), ...givenPub });
-    refuseDestination(ctx, type, pub);
     // Every secret field given: the stored one is not needed (and may be unreadable: this repairs it).
     const replacesAll = Object.keys(spec.secret.shape).every((k) => k in givenSec);
     const sec = parseInput(spec.secret, { ...(replacesAll ? {} : unseal(ctx, current, ns.name)), ...givenSec }) as Record<string, string>;
     const changed = [...Object.keys(givenPub), ...Object.keys(givenSec)];
     const checked = changed.length > 0 && !input.skipValidation;
     const result = checked ? await check(ctx, type, pub, sec, current.id).catch((err) => inputError('input', err)) : null;
+    const secretChanged = Object.keys(givenSec).length > 0;
+    const sentTo = result?.sentTo ?? [];
+    note({ sentTo });
+    // Stored fields went along (a new host, or a secret only partly replaced): audited like a reveal, pass or fail.
+    if (!replacesAll) await auditSecretLeaving(ctx, ns, current, sentTo, !secretChanged);
     if (result && result.status !== 'VALID') throw rejection(result);
-    return { current, description, pub, sec, changed, result, checked, secretChanged: Object.keys(givenSec).length > 0 };
+    return { current, description, pub, sec, changed, result, checked, secretChanged, sentTo };
   });
   return mutate(ctx, scope, async ({ trx, note }) => {
     const now = ctx.app.now().toISOString();
@@ -216,8 +243,12 @@ export async function updateCredential(ctx: Context, type: Exclude<CredentialTyp
       ...validation,
       updated_at: now,
     };
-    note({ changed: [...prepared.changed, ...(input.description !== undefined ? ['description'] : [])] });
+    note({ changed: [...prepared.changed, ...(input.description !== undefined ? ['description'] : [])], sentTo: prepared.sentTo });
     await trx.updateTable('credentials').set(patch).where('id', '=', prepared.current.id).execute();
+    if (prepared.secretChanged) {
+      await forgetDestinations(trx, prepared.current.id);
+      await rememberDestinations(trx, prepared.current.id, prepared.sentTo, now);
+    }
     return { ...prepared.current, ...patch };
   });
 }
@@ -282,13 +313,15 @@ export async function validateCredential(ctx: Context, input: { namespace: strin
     const result = await check(ctx, row.type, publicFieldsOf(row), unseal(ctx, row, ns.name), row.id).catch((err) => inputError('input', err));
     return { row, result };
   });
+  const sentTo = result?.sentTo ?? [];
+  await auditSecretLeaving(ctx, ns, row, sentTo, true);
   const now = ctx.app.now().toISOString();
   const validation =
     result === null && row.type === 'REGISTRY'
       ? { validation_status: 'UNCHECKED' as const, validation_message: 'no registry uses this credential yet', last_validated_at: now }
       : validationColumns(result, true, now);
   const updated = await mutate(ctx, scope, async ({ trx, note }) => {
-    note({ validationStatus: validation.validation_status, ...(result?.status === 'INVALID' ? { httpStatus: result.httpStatus } : {}) });
+    note({ validationStatus: validation.validation_status, ...(result?.status === 'INVALID' ? { httpStatus: result.httpStatus } : {}), sentTo });
     await trx.updateTable('credentials').set({ ...validation, updated_at: now }).where('id', '=', row.id).execute();
     return { ...row, ...validation, updated_at: now };
   });

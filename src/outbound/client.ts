@@ -82,7 +82,7 @@ export function openSession(opts: SessionOptions): OutboundSession {
 
   /** The address to connect to, after every address the host resolves to passed the policy. */
   async function checkedAddress(protocol: string, hostname: string): Promise<string> {
-    const addresses = isIP(hostname) ? [hostname] : (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
+    const addresses = isIP(hostname) ? [hostname] : (await lookup(hostname, { all: true })).map((a) => a.address);
     for (const address of addresses) {
       const refusal = refusalFor(policy, protocol, hostname, address);
       if (refusal) {
