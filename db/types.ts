@@ -14,6 +14,7 @@ export interface Database {
   audit_chain_head: AuditChainHeadTable;
   credentials: CredentialsTable;
   registries: RegistriesTable;
+  credential_destinations: CredentialDestinationsTable;
 }
 
 export type RoleName = 'VIEWER' | 'EDITOR' | 'OWNER';
@@ -129,4 +130,12 @@ export interface RegistriesTable {
   credential_id: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** A host a credential's current secret has been sent to; a new host is audited like a reveal. */
+export interface CredentialDestinationsTable {
+  credential_id: string;
+  /** URL host: name or address, with the port when it is not the default. */
+  host: string;
+  first_sent_at: string;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowList } from './outbound/policy.js';
 import { GITHUB_DEFAULT_URL, GITLAB_DEFAULT_URL } from './providers/git.js';
 import { HETZNER_DEFAULT_URL } from './providers/hetzner.js';
 
@@ -7,6 +8,9 @@ const positiveInt = (name: string) =>
 
 const httpUrl = (name: string) =>
   z.url({ protocol: /^https?$/, error: `${name} must be an http(s) URL` }).transform((u) => u.replace(/\/+$/, ''));
+
+const flag = (name: string) =>
+  z.enum(['true', 'false'], { error: `${name} must be true or false` }).default('false').transform((v) => v === 'true');
 
 const envSchema = z.object({
   PORT: z.coerce.number({ error: 'PORT must be a port number' }).int().min(0).max(65535, 'PORT must be 0-65535').default(4000),
@@ -34,8 +38,24 @@ const envSchema = z.object({
   SCOPEGATE_OVH_API_URL: httpUrl('SCOPEGATE_OVH_API_URL').optional(),
   SCOPEGATE_GITHUB_API_URL: httpUrl('SCOPEGATE_GITHUB_API_URL').default(GITHUB_DEFAULT_URL),
   SCOPEGATE_GITLAB_API_URL: httpUrl('SCOPEGATE_GITLAB_API_URL').default(GITLAB_DEFAULT_URL),
+  // Outbound requests reach public https addresses only, unless these open internal ones (src/outbound/policy.ts).
+  SCOPEGATE_ALLOW_PRIVATE_TARGETS: flag('SCOPEGATE_ALLOW_PRIVATE_TARGETS'),
+  SCOPEGATE_OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      try {
+        return parseAllowList(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `SCOPEGATE_OUTBOUND_ALLOW entry ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+}).refine((c) => !(c.NODE_ENV === 'production' && c.SCOPEGATE_ALLOW_PRIVATE_TARGETS), {
+  path: ['SCOPEGATE_ALLOW_PRIVATE_TARGETS'],
+  message: 'SCOPEGATE_ALLOW_PRIVATE_TARGETS is for development and tests; in production list the internal hosts in SCOPEGATE_OUTBOUND_ALLOW',
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -121,6 +121,7 @@ describe('credentials', () => {
       SCOPEGATE_GITLAB_API_URL: gitlab.url,
       SCOPEGATE_HETZNER_API_URL: hetzner.url,
       SCOPEGATE_OVH_API_URL: ovh.url,
+      SCOPEGATE_ALLOW_PRIVATE_TARGETS: 'true',
     });
     act = actions(server);
     for (const u of ['olivia', 'eddie', 'vera', 'otto']) await act.createUser(u);
@@ -244,7 +245,7 @@ describe('credentials', () => {
       const res = await server.ok(M.createGit, { i: { namespace: NS, name: 'gh', provider: 'GITHUB', username: 'octocat', token: GITHUB_TOKEN } }, editor);
       expect(github.requests.length).toBe(before + 1);
       expect(res.createGitCredential).toMatchObject({ provider: 'GITHUB', host: null, username: 'octocat', validationStatus: 'VALID', type: 'GIT' });
-      expect(res.createGitCredential.validationMessage).toMatch(/octocat/);
+      expect(res.createGitCredential.validationMessage).toBe('GitHub accepted the token.');
       expect(res.createGitCredential.lastValidatedAt).not.toBeNull();
       expect(await reveal('gh')).toEqual({ token: GITHUB_TOKEN });
     });
@@ -252,7 +253,7 @@ describe('credentials', () => {
     it('GitLab: validated with PRIVATE-TOKEN', async () => {
       const res = await server.ok(M.createGit, { i: { namespace: NS, name: 'gl', provider: 'GITLAB', token: GITLAB_TOKEN } }, editor);
       expect(res.createGitCredential).toMatchObject({ provider: 'GITLAB', username: null, validationStatus: 'VALID' });
-      expect(res.createGitCredential.validationMessage).toMatch(/tanuki/);
+      expect(res.createGitCredential.validationMessage).toBe('GitLab accepted the token.');
       expect(gitlab.requests.at(-1)!.headers['private-token']).toBe(GITLAB_TOKEN);
       expect(await reveal('gl')).toEqual({ token: GITLAB_TOKEN });
     });

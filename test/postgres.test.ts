@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../src/domain/audit.js';
 import { openDatabase } from '../src/store/db.js';
+import { startFakeHelmRepo } from './fakes/helm-repo.js';
 import { actions } from './helpers/fixtures.js';
 import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -38,7 +39,7 @@ if (!databaseUrl) console.warn(`postgres.test.ts: no PostgreSQL at ${ADMIN_URL},
 describe.skipIf(!databaseUrl)('on PostgreSQL', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ DATABASE_URL: databaseUrl! });
+    server = await startTestServer({ DATABASE_URL: databaseUrl!, SCOPEGATE_ALLOW_PRIVATE_TARGETS: 'true' });
   });
   afterAll(async () => {
     await server?.close();
@@ -82,6 +83,19 @@ describe.skipIf(!databaseUrl)('on PostgreSQL', () => {
     expect(revealed.revealCredentialSecret.fields).toEqual([{ value: 'pg-secret-value' }]);
     const listed = await server.ok('{ namespace(name: "pg") { credentials { edges { node { name ... on RegistryCredential { registries { edges { node { name kind } } } } } } } } }', {}, server.adminToken);
     expect(listed.namespace.credentials.edges[0].node.registries.edges).toEqual([{ node: { name: 'charts', kind: 'OCI' } }]);
+  });
+
+  it("records where a credential's secret went: a new host once, as a reveal", async () => {
+    const helm = await startFakeHelmRepo({ users: { bot: 'pg-helm-password' } });
+    try {
+      await server.ok('mutation { createRegistryCredential(input: { namespace: "pg", name: "helm", username: "bot", password: "pg-helm-password" }) { name } }', {}, server.adminToken);
+      await server.ok('mutation($u: String!) { createRegistry(input: { namespace: "pg", name: "helm", url: $u, credential: "helm" }) { kind } }', { u: helm.url }, server.adminToken);
+      for (let i = 0; i < 2; i++) await server.ok('mutation { validateCredential(input: { namespace: "pg", name: "helm" }) { validationStatus } }', {}, server.adminToken);
+      const reveals = await server.ok('{ auditEvents(filter: { action: "credential.reveal", target: "namespaces/pg/credentials/helm" }) { edges { node { details } } } }', {}, server.adminToken);
+      expect(reveals.auditEvents.edges.map((e: { node: { details: string } }) => JSON.parse(e.node.details))).toEqual([{ via: 'validation', host: new URL(helm.origin).host }]);
+    } finally {
+      await helm.close();
+    }
   });
 
   it('keeps an intact, pageable audit chain', async () => {

@@ -48,7 +48,7 @@ describe('registries', () => {
   beforeAll(async () => {
     oci = await startFakeOciRegistry({ users: { robot: P1 } });
     helm = await startFakeHelmRepo({ users: { robot: P1 } });
-    server = await startTestServer();
+    server = await startTestServer({ SCOPEGATE_ALLOW_PRIVATE_TARGETS: 'true' });
     const act = actions(server);
     for (const u of ['olivia', 'eddie', 'vera', 'otto']) await act.createUser(u);
     owner = await act.login('olivia');

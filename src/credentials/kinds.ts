@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import type { CredentialTypeName } from '../../db/types.js';
 import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { inputRefusal, outboundPolicy, refusalMessage } from '../outbound/policy.js';
 import { validateGit } from '../providers/git.js';
 import { validateHetzner } from '../providers/hetzner.js';
 import { ovhEndpointUrl, validateOvh } from '../providers/ovh.js';
-import type { ValidationResult } from '../providers/types.js';
+import type { ProviderOptions, ValidationResult } from '../providers/types.js';
 
 /**
  * What each credential type keeps in the clear, what it encrypts, and how it is
@@ -59,7 +61,24 @@ export const credentialFields = {
 export type PublicFields<T extends CredentialTypeName> = z.infer<(typeof credentialFields)[T]['public']>;
 export type SecretFields<T extends CredentialTypeName> = z.infer<(typeof credentialFields)[T]['secret']>;
 
-const options = (config: Config) => ({ timeoutMs: config.SCOPEGATE_PROVIDER_TIMEOUT_MS, userAgent: 'scopegate' });
+/** How every provider check reaches out: the configured deadline and outbound policy. */
+export const providerOptions = (config: Config, log: Logger): ProviderOptions => ({
+  timeoutMs: config.SCOPEGATE_PROVIDER_TIMEOUT_MS,
+  policy: outboundPolicy(config),
+  userAgent: 'scopegate',
+  log,
+});
+
+/**
+ * Where a credential would be sent, checked at input time by the outbound guard's own rule:
+ * a self-hosted Git host that is an IP literal the guard refuses (names are judged on connecting).
+ */
+export function destinationRefusal(config: Config, type: CredentialTypeName, pub: Record<string, unknown>): { field: string; message: string } | undefined {
+  const host = type === 'GIT' ? (pub as PublicFields<'GIT'>).host : undefined;
+  if (!host || !URL.canParse(`https://${host}`)) return undefined;
+  const refused = inputRefusal(outboundPolicy(config), new URL(`https://${host}`));
+  return refused && { field: 'host', message: refusalMessage(refused, 'this host') };
+}
 
 /**
  * Checks a credential's secret with its provider. Null means this type cannot be checked
@@ -68,22 +87,23 @@ const options = (config: Config) => ({ timeoutMs: config.SCOPEGATE_PROVIDER_TIME
  */
 export async function checkWithProvider(
   config: Config,
+  log: Logger,
   type: CredentialTypeName,
   pub: Record<string, unknown>,
   sec: Record<string, string>,
 ): Promise<ValidationResult | null> {
   switch (type) {
     case 'HETZNER':
-      return validateHetzner(config.SCOPEGATE_HETZNER_API_URL, sec.apiToken, options(config));
+      return validateHetzner(config.SCOPEGATE_HETZNER_API_URL, sec.apiToken, providerOptions(config, log));
     case 'OVH': {
       const p = pub as PublicFields<'OVH'>;
       const base = config.SCOPEGATE_OVH_API_URL ?? ovhEndpointUrl(p.endpoint);
-      return validateOvh(base, { applicationKey: p.applicationKey, projectId: p.projectId, applicationSecret: sec.applicationSecret, consumerKey: sec.consumerKey }, options(config));
+      return validateOvh(base, { applicationKey: p.applicationKey, projectId: p.projectId, applicationSecret: sec.applicationSecret, consumerKey: sec.consumerKey }, providerOptions(config, log));
     }
     case 'GIT': {
       const p = pub as PublicFields<'GIT'>;
       const urls = { github: config.SCOPEGATE_GITHUB_API_URL, gitlab: config.SCOPEGATE_GITLAB_API_URL };
-      return validateGit(p.provider, { host: p.host ?? null, username: p.username ?? null, token: sec.token }, urls, options(config));
+      return validateGit(p.provider, { host: p.host ?? null, username: p.username ?? null, token: sec.token }, urls, providerOptions(config, log));
     }
     case 'REGISTRY':
     case 'SSH_KEY':

@@ -3,12 +3,13 @@ import { z } from 'zod';
 import type { CredentialsTable, CredentialTypeName, RegistriesTable } from '../../db/types.js';
 import type { Context } from '../context.js';
 import { decryptSecret, encryptSecret, SecretDecryptionError } from '../credentials/crypto.js';
-import { checkWithProvider, credentialFields } from '../credentials/kinds.js';
+import { checkWithProvider, credentialFields, destinationRefusal, providerOptions } from '../credentials/kinds.js';
 import { generateEd25519, InvalidSshKeyError, parsePublicKey } from '../credentials/ssh.js';
 import { isUserPrincipal, type MutationName } from '../policy.js';
 import { validateRegistry } from '../providers/registry.js';
 import { ProviderInputError, type ValidationResult } from '../providers/types.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
+import { forgetDestinations, knownDestinations, rememberDestinations } from '../store/destinations.js';
 import type { NamespaceRow } from '../store/loaders.js';
 import { badInput, conflict, DomainError, notFound } from './errors.js';
 import { attempt, mutate } from './mutation.js';
@@ -57,16 +58,47 @@ async function registriesUsing(db: Executor, credentialId: string): Promise<Regi
 }
 
 /** Checks a credential with its provider; registry credentials through every registry that uses them. */
-async function check(ctx: Context, type: CredentialTypeName, pub: Record<string, any>, sec: Record<string, string>, credentialId?: string) {
-  if (type !== 'REGISTRY') return checkWithProvider(ctx.app.config, type, pub, sec);
+async function check(
+  ctx: Context,
+  type: CredentialTypeName,
+  pub: Record<string, any>,
+  sec: Record<string, string>,
+  credentialId?: string,
+): Promise<ValidationResult | null> {
+  if (type !== 'REGISTRY') return checkWithProvider(ctx.app.config, ctx.log, type, pub, sec);
   const registries = credentialId ? await registriesUsing(ctx.app.db, credentialId) : [];
   if (!registries.length) return null;
-  const opts = { timeoutMs: ctx.app.config.SCOPEGATE_PROVIDER_TIMEOUT_MS, userAgent: 'scopegate' };
+  const opts = providerOptions(ctx.app.config, ctx.log);
+  const sentTo = new Set<string>();
   for (const registry of registries) {
     const result = await validateRegistry(registry.url, { username: pub.username, password: sec.password }, opts);
-    if (result.status !== 'VALID') return { ...result, message: `registry "${registry.name}": ${result.message}` };
+    for (const host of result.sentTo) sentTo.add(host);
+    if (result.status !== 'VALID') return { ...result, message: `registry "${registry.name}": ${result.message}`, sentTo: [...sentTo] };
   }
-  return { status: 'VALID' as const, message: `accepted by ${registries.map((r) => r.name).join(', ')}` };
+  return { status: 'VALID', message: `accepted by ${registries.map((r) => r.name).join(', ')}`, sentTo: [...sentTo] };
+}
+
+/**
+ * A check carried stored secret fields to `sentTo`: each host this credential's secret has not
+ * been sent to before gets a `credential.reveal` event, as if the caller had read the secret
+ * (they chose where it went). `remember`: what was sent is the stored secret, so the hosts become
+ * known; a secret being replaced is remembered with its own destinations when it is stored.
+ */
+async function auditSecretLeaving(ctx: Context, ns: NamespaceRow, row: CredentialRow, sentTo: string[], remember: boolean) {
+  const known = await knownDestinations(ctx.app.db, row.id);
+  const scope = { operation: 'revealCredentialSecret' as const, namespace: ns, target: credentialResourceName(ns.name, row.name) };
+  for (const host of sentTo.filter((h) => !known.has(h))) {
+    await mutate(ctx, scope, async ({ trx, note }) => {
+      note({ via: 'validation', host });
+      if (remember) await rememberDestinations(trx, row.id, [host], ctx.app.now().toISOString());
+    });
+  }
+}
+
+/** Refuses a destination the outbound guard would refuse without resolving a name (a Git host that is an internal IP). */
+function refuseDestination(ctx: Context, type: CredentialTypeName, pub: Record<string, unknown>) {
+  const refused = destinationRefusal(ctx.app.config, type, pub);
+  if (refused) throw badInput(`input.${refused.field}`, refused.message);
 }
 
 function seal(ctx: Context, fields: Record<string, string>, credentialId: string, namespaceId: string) {
@@ -148,18 +180,24 @@ export async function createCredential(ctx: Context, type: Exclude<CredentialTyp
   const ns = await namespaceNamed(ctx, input.namespace);
   const scope = { operation: createOperation[type], namespace: ns, target: credentialResourceName(ns.name, input.name) };
   const spec = credentialFields[type];
-  const prepared = await attempt(ctx, scope, async () => {
+  const prepared = await attempt(ctx, scope, async (note) => {
     const common = parseInput(commonSchema, input);
     const pub = parseInput(spec.public, pick(input, Object.keys(spec.public.shape)));
     const sec = parseInput(spec.secret, pick(input, Object.keys(spec.secret.shape))) as Record<string, string>;
+    refuseDestination(ctx, type, pub);
     const checked = !input.skipValidation;
     const result = checked ? await check(ctx, type, pub, sec).catch((err) => inputError('input', err)) : null;
+    // The secret came with the request: where it went is recorded, but nothing stored left.
+    const sentTo = result?.sentTo ?? [];
+    note({ sentTo });
     if (result && result.status !== 'VALID') throw rejection(result);
-    return { common, pub, sec, validation: validationColumns(result, checked && type !== 'REGISTRY', ctx.app.now().toISOString()) };
+    return { common, pub, sec, sentTo, validation: validationColumns(result, checked && type !== 'REGISTRY', ctx.app.now().toISOString()) };
   });
   return mutate(ctx, scope, async ({ trx, note }) => {
-    note({ type, validationStatus: prepared.validation.validation_status, fields: Object.keys(prepared.pub) });
-    return insertCredential(ctx, trx, ns, { ...prepared.common, type, pub: prepared.pub, sec: prepared.sec }, prepared.validation);
+    note({ type, validationStatus: prepared.validation.validation_status, fields: Object.keys(prepared.pub), sentTo: prepared.sentTo });
+    const row = await insertCredential(ctx, trx, ns, { ...prepared.common, type, pub: prepared.pub, sec: prepared.sec }, prepared.validation);
+    await rememberDestinations(trx, row.id, prepared.sentTo, row.created_at);
+    return row;
   });
 }
 
@@ -168,7 +206,7 @@ export async function updateCredential(ctx: Context, type: Exclude<CredentialTyp
   const ns = await namespaceNamed(ctx, input.namespace);
   const scope = { operation: updateOperation[type], namespace: ns, target: credentialResourceName(ns.name, input.name) };
   const spec = credentialFields[type];
-  const prepared = await attempt(ctx, scope, async () => {
+  const prepared = await attempt(ctx, scope, async (note) => {
     const current = await credentialNamed(ctx.app.db, ns, input.name);
     if (current.type !== type) {
       throw badInput('input.name', `"${input.name}" is a ${current.type} credential, not ${type}: use the update mutation of its type`);
@@ -183,8 +221,13 @@ export async function updateCredential(ctx: Context, type: Exclude<CredentialTyp
     const changed = [...Object.keys(givenPub), ...Object.keys(givenSec)];
     const checked = changed.length > 0 && !input.skipValidation;
     const result = checked ? await check(ctx, type, pub, sec, current.id).catch((err) => inputError('input', err)) : null;
+    const secretChanged = Object.keys(givenSec).length > 0;
+    const sentTo = result?.sentTo ?? [];
+    note({ sentTo });
+    // Stored fields went along (a new host, or a secret only partly replaced): audited like a reveal, pass or fail.
+    if (!replacesAll) await auditSecretLeaving(ctx, ns, current, sentTo, !secretChanged);
     if (result && result.status !== 'VALID') throw rejection(result);
-    return { current, description, pub, sec, changed, result, checked, secretChanged: Object.keys(givenSec).length > 0 };
+    return { current, description, pub, sec, changed, result, checked, secretChanged, sentTo };
   });
   return mutate(ctx, scope, async ({ trx, note }) => {
     const now = ctx.app.now().toISOString();
@@ -200,8 +243,12 @@ export async function updateCredential(ctx: Context, type: Exclude<CredentialTyp
       ...validation,
       updated_at: now,
     };
-    note({ changed: [...prepared.changed, ...(input.description !== undefined ? ['description'] : [])] });
+    note({ changed: [...prepared.changed, ...(input.description !== undefined ? ['description'] : [])], sentTo: prepared.sentTo });
     await trx.updateTable('credentials').set(patch).where('id', '=', prepared.current.id).execute();
+    if (prepared.secretChanged) {
+      await forgetDestinations(trx, prepared.current.id);
+      await rememberDestinations(trx, prepared.current.id, prepared.sentTo, now);
+    }
     return { ...prepared.current, ...patch };
   });
 }
@@ -266,13 +313,15 @@ export async function validateCredential(ctx: Context, input: { namespace: strin
     const result = await check(ctx, row.type, publicFieldsOf(row), unseal(ctx, row, ns.name), row.id).catch((err) => inputError('input', err));
     return { row, result };
   });
+  const sentTo = result?.sentTo ?? [];
+  await auditSecretLeaving(ctx, ns, row, sentTo, true);
   const now = ctx.app.now().toISOString();
   const validation =
     result === null && row.type === 'REGISTRY'
       ? { validation_status: 'UNCHECKED' as const, validation_message: 'no registry uses this credential yet', last_validated_at: now }
       : validationColumns(result, true, now);
   const updated = await mutate(ctx, scope, async ({ trx, note }) => {
-    note({ validationStatus: validation.validation_status, ...(result?.status === 'INVALID' ? { httpStatus: result.httpStatus } : {}) });
+    note({ validationStatus: validation.validation_status, ...(result?.status === 'INVALID' ? { httpStatus: result.httpStatus } : {}), sentTo });
     await trx.updateTable('credentials').set({ ...validation, updated_at: now }).where('id', '=', row.id).execute();
     return { ...row, ...validation, updated_at: now };
   });

@@ -75,13 +75,15 @@ export async function recordFailure(ctx: Context, scope: MutationScope, err: unk
 
 /**
  * Work that must happen before the transaction (parsing, calls to outside providers —
- * never hold a transaction open across the network): a failure is audited like one inside.
+ * never hold a transaction open across the network): a failure is audited like one inside,
+ * with what the work noted.
  */
-export async function attempt<T>(ctx: Context, scope: MutationScope, work: () => Promise<T>): Promise<T> {
+export async function attempt<T>(ctx: Context, scope: MutationScope, work: (note: MutationTools['note']) => Promise<T>): Promise<T> {
+  const details: Record<string, unknown> = {};
   try {
-    return await work();
+    return await work((d) => Object.assign(details, d));
   } catch (err) {
-    await recordFailure(ctx, scope, err);
+    await recordFailure(ctx, scope, err, details);
     throw err;
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { RegistriesTable } from '../../db/types.js';
 import type { Context } from '../context.js';
+import { outboundPolicy } from '../outbound/policy.js';
 import { parseRegistryUrl } from '../providers/registry.js';
 import { ProviderInputError } from '../providers/types.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
@@ -15,10 +16,10 @@ export type RegistryRow = RegistriesTable;
 
 export const registryResourceName = (namespace: string, name: string) => `namespaces/${namespace}/registries/${name}`;
 
-function parseUrl(url: string) {
+function parseUrl(ctx: Context, url: string) {
   if (url.length > 2048) throw badInput('input.url', 'must be at most 2048 characters');
   try {
-    return parseRegistryUrl(url);
+    return parseRegistryUrl(url, outboundPolicy(ctx.app.config));
   } catch (err) {
     if (err instanceof ProviderInputError) throw badInput('input.url', err.message);
     throw err;
@@ -44,7 +45,7 @@ export async function createRegistry(ctx: Context, input: { namespace: string; n
   const scope = { operation: 'createRegistry' as const, namespace: ns, target: registryResourceName(ns.name, input.name) };
   return mutate(ctx, scope, async ({ trx, note }) => {
     const { name } = parseInput(z.object({ name: nameSchema }), input);
-    const url = parseUrl(input.url);
+    const url = parseUrl(ctx, input.url);
     const now = ctx.app.now().toISOString();
     const row: RegistryRow = {
       id: randomUUID(),
@@ -78,7 +79,7 @@ export async function updateRegistry(
     if (input.credential != null && input.clearCredential) throw badInput('input.clearCredential', 'give either credential or clearCredential, not both');
     const patch: Partial<RegistryRow> = {};
     if (input.url != null) {
-      const url = parseUrl(input.url);
+      const url = parseUrl(ctx, input.url);
       Object.assign(patch, { url: url.url, kind: url.kind });
     }
     if (input.credential != null) patch.credential_id = await registryCredentialId(trx, ns, input.credential);

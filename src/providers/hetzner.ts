@@ -6,7 +6,7 @@ export const HETZNER_DEFAULT_URL = 'https://api.hetzner.cloud/v1';
 const SERVICE = 'the Hetzner Cloud API';
 
 export function validateHetzner(baseUrl: string, apiToken: string, opts: ProviderOptions): Promise<ValidationResult> {
-  return runCheck(SERVICE, opts, [apiToken], async (session) => {
+  return runCheck(SERVICE, opts, async (session) => {
     const reply = await session.get(joinUrl(baseUrl, 'servers?per_page=1'), {
       auth: { Authorization: `Bearer ${apiToken}` },
     });

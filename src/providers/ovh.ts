@@ -37,7 +37,7 @@ export function ovhEndpointUrl(endpoint: OvhEndpoint): string {
 }
 
 export function validateOvh(baseUrl: string, keys: OvhKeys, opts: ProviderOptions): Promise<ValidationResult> {
-  return runCheck(SERVICE, opts, [keys.applicationSecret, keys.consumerKey], async (session) => {
+  return runCheck(SERVICE, opts, async (session) => {
     const time = await session.get(joinUrl(baseUrl, 'auth/time'));
     if (time.status !== 200) return refusal(SERVICE, time);
     const serverTime = Number(time.body.trim());
@@ -64,7 +64,7 @@ export function validateOvh(baseUrl: string, keys: OvhKeys, opts: ProviderOption
       return {
         status: 'INVALID',
         httpStatus: credential.status,
-        message: `The OVH consumer key is "${credentialStatus}", not validated: open its validation URL and log in to grant it.`,
+        message: 'The OVH consumer key is not validated (pending, expired or refused): open its validation URL and log in to grant it.',
       };
     }
 

@@ -21,7 +21,7 @@ entries:
 generated: "2026-01-01T00:00:00Z"
 `;
 
-export async function startFakeHelmRepo(opts: { users?: Record<string, string>; deniedUsers?: string[]; latencyMs?: number } = {}) {
+export async function startFakeHelmRepo(opts: { users?: Record<string, string>; deniedUsers?: string[]; latencyMs?: number; host?: string } = {}) {
   const server = await startFakeServer((req, res, url) => {
     const login = basicAuthOf(req);
     if (!login || fake.users.get(login.username) !== login.password) {
@@ -38,7 +38,7 @@ export async function startFakeHelmRepo(opts: { users?: Record<string, string>; 
     }
     res.writeHead(404, { 'Content-Type': 'text/plain' });
     res.end('404 page not found\n');
-  }, opts.latencyMs);
+  }, opts.latencyMs, opts.host);
 
   const fake: FakeHelmRepo = Object.assign(server, {
     url: `${server.origin}/charts`,

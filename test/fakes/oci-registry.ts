@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { basicAuthOf, bearerTokenOf, sendJson, startFakeServer, type FakeServer } from './server.js';
+import { basicAuthOf, bearerTokenOf, sendJson, startFakeServer, type FakeServer, type Handler } from './server.js';
 
 export interface FakeOciRegistry extends FakeServer {
   /** Registry URL as users give it, like oci://ghcr.io/org/charts */
@@ -17,14 +17,16 @@ export interface FakeOciRegistry extends FakeServer {
   deniedUsers: Set<string>;
   /** Tokens handed out by /token. */
   issuedTokens: Set<string>;
+  /** With `tokenHost`: the token service on a host of its own, which the challenge names (like auth.docker.io). */
+  tokenService?: FakeServer;
 }
 
 const SERVICE = 'fake-registry';
 
 export async function startFakeOciRegistry(
-  opts: { users?: Record<string, string>; deniedUsers?: string[]; mode?: 'bearer' | 'basic'; latencyMs?: number } = {},
+  opts: { users?: Record<string, string>; deniedUsers?: string[]; mode?: 'bearer' | 'basic'; latencyMs?: number; host?: string; tokenHost?: string } = {},
 ) {
-  const server = await startFakeServer((req, res, url) => {
+  const handler: Handler = (req, res, url) => {
     if (url.pathname === '/token') {
       if (url.searchParams.get('service') !== SERVICE) return errors(res, 400, 'UNSUPPORTED', 'unknown service');
       const user = authenticatedUser();
@@ -45,14 +47,17 @@ export async function startFakeOciRegistry(
     const token = bearerTokenOf(req);
     if (token && fake.issuedTokens.has(token)) return ok(res);
     return errors(res, 401, 'UNAUTHORIZED', 'authentication required', {
-      'WWW-Authenticate': `Bearer realm="${fake.origin}/token",service="${SERVICE}"`,
+      'WWW-Authenticate': `Bearer realm="${(fake.tokenService ?? fake).origin}/token",service="${SERVICE}"`,
     });
 
     function authenticatedUser(): string | undefined {
       const login = basicAuthOf(req);
       return login && fake.users.get(login.username) === login.password ? login.username : undefined;
     }
-  }, opts.latencyMs);
+  };
+  const server = await startFakeServer(handler, opts.latencyMs, opts.host);
+  const tokenService = opts.tokenHost ? await startFakeServer(handler, 0, opts.tokenHost) : undefined;
+  const closeRegistry = server.close;
 
   const fake: FakeOciRegistry = Object.assign(server, {
     url: `oci://${server.origin.slice('http://'.length)}/charts`,
@@ -60,6 +65,10 @@ export async function startFakeOciRegistry(
     users: new Map(Object.entries(opts.users ?? {})),
     deniedUsers: new Set(opts.deniedUsers ?? []),
     issuedTokens: new Set<string>(),
+    tokenService,
+    async close() {
+      await Promise.all([closeRegistry(), tokenService?.close()]);
+    },
   });
   return fake;
 }

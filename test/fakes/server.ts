@@ -1,6 +1,7 @@
 /**
- * A tiny HTTP server on 127.0.0.1 for fake providers: records requests, can be
- * slowed down (timeout tests) or made to fail with a status (5xx tests).
+ * A tiny HTTP server on 127.0.0.1 (or another loopback address: Linux routes all of 127/8
+ * to lo) for fake providers: records connections and requests, can be slowed down
+ * (timeout tests) or made to fail with a status (5xx tests).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,8 @@ export interface RecordedRequest {
 export interface FakeServer {
   /** http://127.0.0.1:port (each fake appends its API prefix to its own `url`) */
   origin: string;
+  /** TCP connections accepted: zero proves that nothing was even attempted. */
+  connections: number;
   requests: RecordedRequest[];
   /** Delay before every answer. */
   latencyMs: number;
@@ -26,7 +29,7 @@ export interface FakeServer {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
-export async function startFakeServer(handler: Handler, latencyMs = 0): Promise<FakeServer> {
+export async function startFakeServer(handler: Handler, latencyMs = 0, host = '127.0.0.1'): Promise<FakeServer> {
   const timers = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
     fake.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
@@ -41,11 +44,13 @@ export async function startFakeServer(handler: Handler, latencyMs = 0): Promise<
     }, fake.latencyMs);
     timers.add(timer);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.on('connection', () => fake.connections++);
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
 
   const fake: FakeServer = {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `http://${host}:${port}`,
+    connections: 0,
     requests: [],
     latencyMs,
     async close() {
