@@ -46,8 +46,10 @@ function scopesOfRule(rule: Rule, onRoot: boolean): unknown {
       return { principal: true };
     case 'user':
       return { user: true };
+    case 'person':
+      return { person: true };
     case 'admin':
-      return { admin: true };
+      return { admin: rule.role };
     case 'role':
       return { namespace: { ...(onRoot ? { name: 'ns' } : { id: 'ns-id' }), role: rule.role } };
   }
