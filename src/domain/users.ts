@@ -90,6 +90,14 @@ export async function updateUser(
     note({ changed: Object.keys(patch), ...(input.isAdmin != null ? { isAdmin: input.isAdmin } : {}), ...(input.disabled != null ? { disabled: input.disabled } : {}) });
     const updated = { ...current, ...patch, updated_at: ctx.app.now().toISOString() };
     await trx.updateTable('users').set({ ...patch, updated_at: updated.updated_at }).where('id', '=', current.id).execute();
+    // Disabling ends the user's sessions and personal tokens, so enabling brings none back. (On
+    // enabling too: a user disabled by an older version, which only suspended them, may have some.)
+    if (input.disabled != null && (patch.disabled === 1 || current.disabled === 1)) {
+      note({
+        endedSessions: await endTokens(trx, current.id, 'SESSION', updated.updated_at),
+        endedPersonalTokens: await endTokens(trx, current.id, 'PERSONAL', updated.updated_at),
+      });
+    }
     return updated;
   });
   ctx.app.verifier.invalidateUser(user.id);
