@@ -14,6 +14,7 @@ export interface Database {
   audit_chain_head: AuditChainHeadTable;
   credentials: CredentialsTable;
   registries: RegistriesTable;
+  instance_settings: InstanceSettingsTable;
 }
 
 export type RoleName = 'VIEWER' | 'EDITOR' | 'OWNER';
@@ -129,4 +130,11 @@ export interface RegistriesTable {
   credential_id: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** A setting as the instance last saw it at start, and since when it has had that value. */
+export interface InstanceSettingsTable {
+  name: string;
+  value: string;
+  first_seen_at: string;
 }

@@ -2,10 +2,11 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001_foundation.js';
 import * as m002 from './002_credentials.js';
 import * as m004 from './004_audit_chain_key.js';
+import * as m005 from './005_instance_settings.js';
 
 /** Migrations are imported statically so they run the same under tsx, vitest and a bundle. */
 export const migrations: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '001_foundation': m001, '002_credentials': m002, '004_audit_chain_key': m004 };
+    return { '001_foundation': m001, '002_credentials': m002, '004_audit_chain_key': m004, '005_instance_settings': m005 };
   },
 };

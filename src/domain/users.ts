@@ -6,8 +6,9 @@ import { principalOf } from '../context.js';
 import { auditActionOf, isUserPrincipal, passwordRule, type Principal } from '../policy.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { UserRow } from '../store/loaders.js';
-import { actorOf, appendAudit, logAudit } from './audit.js';
+import { actorOf, appendAudit, logAudit, startupMeta } from './audit.js';
 import { badInput, conflict, DomainError, forbidden, notFound } from './errors.js';
+import { latestExpiry } from './expiry.js';
 import { attempt, mutate } from './mutation.js';
 import { newToken } from './new-token.js';
 import { displayNameSchema, parseInput, passwordSchema, usernameSchema } from './validation.js';
@@ -230,7 +231,6 @@ export async function bootstrapAdmin(app: App): Promise<{ username: string; secr
     if (await anyUser(trx)) return null;
     const admin = await insertUser(trx, app, { username: 'admin', displayName: 'Administrator', passwordHash, isAdmin: true });
     const now = app.now();
-    const maxDays = app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS;
     const { row, secret } = newToken('PERSONAL', now, {
       name: 'bootstrap',
       description: 'Created on first start',
@@ -238,12 +238,11 @@ export async function bootstrapAdmin(app: App): Promise<{ username: string; secr
       created_by: admin.id,
       role: 'OWNER',
       admin: 1,
-      expires_at: maxDays ? new Date(now.getTime() + maxDays * 86_400_000).toISOString() : null,
+      expires_at: latestExpiry(now, app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS)?.toISOString() ?? null,
     });
     await trx.insertInto('tokens').values(row).execute();
-    const meta = { requestId: 'startup', ipAddress: null, userAgent: null };
     const entry = { action: 'instance.bootstrap', outcome: 'SUCCESS' as const, target: userTarget('admin') };
-    const record = await appendAudit(trx, app.dialect, meta, actorOf(null), entry, now, app.keyring);
+    const record = await appendAudit(trx, app.dialect, startupMeta, actorOf(null), entry, now, app.keyring);
     return { username: admin.username, secret, record };
   });
   if (!created) return null;
