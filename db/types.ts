@@ -15,6 +15,7 @@ export interface Database {
   credentials: CredentialsTable;
   registries: RegistriesTable;
   credential_destinations: CredentialDestinationsTable;
+  instance_settings: InstanceSettingsTable;
 }
 
 export type RoleName = 'VIEWER' | 'EDITOR' | 'OWNER';
@@ -138,4 +139,11 @@ export interface CredentialDestinationsTable {
   /** URL host: name or address, with the port when it is not the default. */
   host: string;
   first_sent_at: string;
+}
+
+/** A setting as the instance last saw it at start, and since when it has had that value. */
+export interface InstanceSettingsTable {
+  name: string;
+  value: string;
+  first_seen_at: string;
 }

@@ -13,6 +13,7 @@ import { keyringFromConfig } from './credentials/crypto.js';
 import type { App, Context } from './context.js';
 import { sealUnkeyedTrail } from './domain/audit.js';
 import { AuthFailureRecorder } from './domain/auth-failures.js';
+import { capTokenLifetimes } from './domain/tokens.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { invalidToken, useAnonymousGate } from './http/auth-gate.js';
 import { fetchHeaders, readBody, refuseTooLarge, sendResponse } from './http/body.js';
@@ -155,6 +156,7 @@ export async function startScopegate(config: Config, options: StartOptions = {})
   await bus?.start().catch((err) => log.warn({ err: err.message }, 'redis unavailable at start: invalidation stays local until it is back'));
   await sealUnkeyedTrail(app);
   const bootstrap = await bootstrapAdmin(app);
+  await capTokenLifetimes(app);
   const yoga = createGraphQLHandler(app);
 
   let inFlight = 0;

@@ -236,3 +236,32 @@ describe('relay nodes(ids)', () => {
     expect(res.errors![0].message).toMatch(/Cannot query field "nodes"/);
   });
 });
+
+describe('createdBy shows a user exactly when node(id) would', () => {
+  // The administrator, no member of "team", makes a token and a credential there; alice, its owner, made "ci".
+  const CREATORS = `{ namespace(name: "team") {
+    apiTokens(first: 50) { edges { node { name createdBy { username } } } }
+    credentials(first: 50) { edges { node { name createdBy { username } } } } } }`;
+  const createdBy = async (viewer: Viewer) => {
+    const data = await server.ok(CREATORS, {}, tokens[viewer]);
+    const all = [...data.namespace.apiTokens.edges, ...data.namespace.credentials.edges].map((e: any) => e.node);
+    return Object.fromEntries(all.filter((n: any) => ['ci', 'token-by-admin', 'cred-by-admin'].includes(n.name)).map((n: any) => [n.name, n.createdBy?.username ?? null]));
+  };
+  let adminId: string;
+
+  beforeAll(async () => {
+    await steps(server).apiToken(server.adminToken, { namespace: TEAM, name: 'token-by-admin', role: 'VIEWER' });
+    await createCredential(server, server.adminToken, 'HETZNER', TEAM, 'cred-by-admin');
+    adminId = (await server.ok('{ user(username: "admin") { id } }', {}, server.adminToken)).user.id;
+  });
+
+  it.each(['carol', 'alice', 'api token of team'] as const)('as %s, who sees team but not the administrator: null for the administrator', async (viewer) => {
+    expect((await fetchNode(adminId, viewer)).body).toEqual({ data: { node: null } });
+    expect(await createdBy(viewer)).toEqual({ 'token-by-admin': null, 'cred-by-admin': null, ci: 'alice' });
+  });
+
+  it('as the administrator: the administrator', async () => {
+    expect((await fetchNode(adminId, 'administrator')).data.node.username).toBe('admin');
+    expect(await createdBy('administrator')).toEqual({ 'token-by-admin': 'admin', 'cred-by-admin': 'admin', ci: 'alice' });
+  });
+});

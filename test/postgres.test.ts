@@ -98,6 +98,28 @@ describe.skipIf(!databaseUrl)('on PostgreSQL', () => {
     }
   });
 
+  it('gives tokens made before a maximum lifetime one, once, and never a longer one', async () => {
+    await actions(server).createApiToken(server.adminToken, { namespace: 'pg', name: 'forever', role: 'VIEWER' });
+    const read = async (s: TestServer) =>
+      s.ok(
+        '{ namespace(name: "pg") { apiToken(name: "forever") { createdAt expiresAt } } auditEvents(first: 10, filter: { action: "apitoken.expiry_capped", target: "namespaces/pg/apitokens/forever" }) { edges { node { target } } } }',
+        {},
+        s.adminToken,
+      );
+    // The same maximum again, then a longer one (a new value, first seen now).
+    for (const days of ['30', '30', '60']) {
+      const replica = await startTestServer({ DATABASE_URL: databaseUrl!, SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS: days }, server);
+      try {
+        const data = await read(replica);
+        const { createdAt, expiresAt } = data.namespace.apiToken;
+        expect(Date.parse(expiresAt), days).toBe(Date.parse(createdAt) + 30 * 86_400_000);
+        expect(data.auditEvents.edges).toEqual([{ node: { target: 'namespaces/pg/apitokens/forever' } }]);
+      } finally {
+        await replica.close();
+      }
+    }
+  });
+
   it('keeps an intact, pageable audit chain', async () => {
     const first = await server.ok('{ auditEvents(first: 5) { edges { node { action } } pageInfo { hasNextPage endCursor } } }', {}, server.adminToken);
     expect(first.auditEvents.edges).toHaveLength(5);

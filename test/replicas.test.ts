@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from './helpers/fixtures.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
 
 const REDIS_URL = process.env.SCOPEGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -72,6 +72,23 @@ describe.skipIf(!redis)('several replicas with Redis', () => {
       await a.ok('mutation { revokeApiToken(input: { namespace: "shared", name: "stale" }) { deleted } }', {}, a.adminToken);
       expect(await eventually(async () => !(await works(b, secret)))).toBe(true);
       expect(await works(c, secret)).toBe(true);
+    } finally {
+      await c.close();
+    }
+  });
+
+  // Last: the replica it starts caps every token's lifetime, the first-start administrator's too.
+  it('a maximum lifetime brought by a replica that starts later reaches the principals the others have cached', async () => {
+    const act = actions(a);
+    await act.createUser('keeper');
+    const pat = await act.createPersonalToken(await act.login('keeper'), { name: 'forever' });
+    let n = 0;
+    // A token without an expiry may mint one without an expiry; one that expires may not (wider than itself).
+    const mint = async () => codeOf(await a.gql(`mutation { createPersonalAccessToken(input: { name: "minted-${n++}", maxRole: VIEWER }) { secret } }`, {}, pat));
+    expect(await mint()).toBeUndefined(); // cached on a for 300 s, without an expiry
+    const c = await startTestServer({ ...env, SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS: '30' }, a);
+    try {
+      expect(await eventually(async () => (await mint()) === 'FORBIDDEN')).toBe(true);
     } finally {
       await c.close();
     }

@@ -245,3 +245,113 @@ describe('maximum token lifetime', () => {
     expect(regen.regenerateApiToken.apiToken.expiresAt).not.toBeNull();
   });
 });
+
+describe('a maximum lifetime set on an instance that already has tokens', () => {
+  const DAY = 86_400_000;
+  const TOKENS = `{ namespace(name: "legacy") { apiTokens(first: 50) { edges { node { name createdAt expiresAt } } } }
+    viewer { personalAccessTokens(first: 50) { edges { node { name createdAt expiresAt } } } } }`;
+  const CAPPED = `{ api: auditEvents(first: 50, filter: { action: "apitoken.expiry_capped" }) { edges { node { outcome actor { name } namespace target details } } }
+    personal: auditEvents(first: 50, filter: { action: "personaltoken.expiry_capped" }) { edges { node { outcome actor { name } target details } } } }`;
+
+  /** Olive's tokens by name (personal ones as personal:name), as she reads them. */
+  async function tokensOf(server: TestServer, session: string): Promise<Record<string, { createdAt: string; expiresAt: string | null }>> {
+    const data = await server.ok(TOKENS, {}, session);
+    const api = data.namespace.apiTokens.edges.map((e: any) => [e.node.name, e.node]);
+    const personal = data.viewer.personalAccessTokens.edges.map((e: any) => [`personal:${e.node.name}`, e.node]);
+    return Object.fromEntries([...api, ...personal]);
+  }
+
+  /** A server without a maximum where olive owns "legacy" with tokens made before any maximum. */
+  async function instanceWithOldTokens() {
+    const server = await startTestServer();
+    const act = actions(server);
+    await act.createUser('olive');
+    const olive = await act.login('olive');
+    await act.createNamespace(olive, 'legacy');
+    const secrets = {
+      forever: await act.createApiToken(olive, { namespace: 'legacy', name: 'forever', role: 'VIEWER' }),
+      far: await act.createApiToken(olive, { namespace: 'legacy', name: 'far', role: 'VIEWER', expiresInDays: 365 }),
+      soon: await act.createApiToken(olive, { namespace: 'legacy', name: 'soon', role: 'VIEWER', expiresInDays: 20 }),
+      laptop: await act.createPersonalToken(olive, { name: 'laptop' }),
+    };
+    const before = await tokensOf(server, olive);
+    await server.close();
+    return { first: server, secrets, before };
+  }
+
+  it('gives a token without an expiry, or with a later one, its creation + the maximum; audited and logged, once', async () => {
+    const { first, secrets, before } = await instanceWithOldTokens();
+    let server = await startTestServer({ SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS: '30' }, first);
+    try {
+      const act = actions(server);
+      const after = await tokensOf(server, await act.login('olive'));
+      for (const name of ['forever', 'far', 'personal:laptop']) {
+        expect(Date.parse(after[name].expiresAt!), name).toBe(Date.parse(before[name].createdAt) + 30 * DAY);
+      }
+      expect(after.soon.expiresAt).toBe(before.soon.expiresAt);
+      // Still working: the holders have until then to act.
+      for (const secret of Object.values(secrets)) expect((await act.whoami(secret)).status).toBe(200);
+
+      const trail = await server.ok(CAPPED, {}, server.adminToken);
+      expect(trail.api.edges.map((e: any) => e.node).sort((x: any, y: any) => x.target.localeCompare(y.target))).toEqual(
+        ['far', 'forever'].map((name) => ({
+          outcome: 'SUCCESS',
+          actor: { name: null },
+          namespace: 'legacy',
+          target: `namespaces/legacy/apitokens/${name}`,
+          details: JSON.stringify({ previousExpiresAt: before[name].expiresAt, expiresAt: after[name].expiresAt, maxLifetimeDays: 30 }),
+        })),
+      );
+      // The first-start administrator's token had no expiry either.
+      expect(trail.personal.edges.map((e: any) => e.node.target).sort()).toEqual(['user:admin/tokens/bootstrap', 'user:olive/tokens/laptop']);
+      expect(server.logs.filter((line) => line.includes('"action":"apitoken.expiry_capped"'))).toHaveLength(2);
+      await server.close();
+
+      // Another start with the same maximum changes nothing.
+      server = await startTestServer({ SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS: '30' }, first);
+      expect(await tokensOf(server, await actions(server).login('olive'))).toEqual(after);
+      const again = await server.ok(CAPPED, {}, server.adminToken);
+      expect([again.api.edges.length, again.personal.edges.length]).toEqual([2, 2]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('never ends a token sooner than 7 days after the maximum is first seen; a regenerated secret gets one within the maximum', async () => {
+    const { first, secrets } = await instanceWithOldTokens();
+    let offset = 0;
+    const seenAfter = Date.now();
+    const server = await startTestServer({ SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS: '3' }, first, { now: () => new Date(Date.now() + offset) });
+    const seenBefore = Date.now();
+    try {
+      const act = actions(server);
+      const olive = await act.login('olive');
+      const after = await tokensOf(server, olive);
+      for (const name of ['forever', 'far', 'personal:laptop']) {
+        // Created moments ago, so creation + 3 days would be sooner: the 7 days from first sight count.
+        expect(Date.parse(after[name].expiresAt!), name).toBeGreaterThanOrEqual(seenAfter + 7 * DAY);
+        expect(Date.parse(after[name].expiresAt!), name).toBeLessThanOrEqual(seenBefore + 7 * DAY);
+      }
+      expect((await act.whoami(secrets.laptop)).status).toBe(200);
+
+      // Regenerated without asking for an expiry: the new secret lives at most the maximum.
+      const regenerated = await server.ok('mutation { regenerateApiToken(input: { namespace: "legacy", name: "forever" }) { apiToken { expiresAt } } }', {}, olive);
+      const expiresAt = Date.parse(regenerated.regenerateApiToken.apiToken.expiresAt);
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3 * DAY);
+      expect(expiresAt).toBeGreaterThan(seenAfter + 3 * DAY);
+      // Nor can an update take a token past its secret's issue + the maximum, though "3 days from now" would allow it.
+      offset = 6 * 3_600_000;
+      const later = new Date(Date.parse(after.far.createdAt) + 3 * DAY + 60_000).toISOString();
+      const update = await server.gql('mutation($at: DateTime) { updateApiToken(input: { namespace: "legacy", name: "far", expiresAt: $at }) { expiresAt } }', { at: later }, olive);
+      expect(update.errors![0].message).toMatch(/^input\.expiresAt: must be no later than .*; regenerate the token for a later expiry$/);
+
+      // Eight days on, the warning period is over.
+      offset = 8 * DAY;
+      const refused = await act.whoami(secrets.laptop);
+      expect(refused.status).toBe(401);
+      expect(refused.errors![0].message).toBe(`token expired at ${after['personal:laptop'].expiresAt}`);
+    } finally {
+      await server.close();
+    }
+  });
+});

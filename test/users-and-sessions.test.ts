@@ -16,6 +16,10 @@ describe('users and sessions', () => {
 
   const login = (username: string, password = 'a-long-password-1') => server.gql(LOGIN, { input: { username, password } });
   const status = async (token: string) => (await act.whoami(token)).status;
+  const personalTokenNames = async (token: string) =>
+    (await server.ok('{ viewer { personalAccessTokens(first: 50) { edges { node { name } } } } }', {}, token)).viewer.personalAccessTokens.edges.map(
+      (e: any) => e.node.name,
+    );
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -137,7 +141,7 @@ describe('users and sessions', () => {
       expect(codeOf(missing)).toBe('NOT_FOUND');
     });
 
-    it('disabling a user ends their session and personal token at once; enabling restores them', async () => {
+    it('disabling a user ends their session and personal token at once; enabling brings neither back', async () => {
       await act.createUser('dora');
       const session = await act.login('dora');
       const pat = await act.createPersonalToken(session, { name: 'laptop' });
@@ -151,7 +155,8 @@ describe('users and sessions', () => {
         const res = await act.whoami(token);
         expect(res.status).toBe(401);
         expect(codeOf(res)).toBe('UNAUTHENTICATED');
-        expect(res.errors![0].message).toBe('user dora is disabled');
+        // Ended, not suspended: they read like any revoked token.
+        expect(res.errors![0].message).toBe('token is not valid (unknown or revoked)');
       }
       const refused = await login('dora');
       expect(codeOf(refused)).toBe('UNAUTHENTICATED');
@@ -159,9 +164,35 @@ describe('users and sessions', () => {
 
       const on = await server.ok(UPDATE_USER, { input: { username: 'dora', disabled: false } }, admin);
       expect(on.updateUser.disabled).toBe(false);
-      expect(await status(session)).toBe(200);
-      expect(await status(pat)).toBe(200);
-      expect((await login('dora')).data.login.token).toMatch(/^sgs_/);
+      for (const token of [session, pat]) {
+        const res = await act.whoami(token);
+        expect(res.status).toBe(401);
+        expect(res.errors![0].message).toBe('token is not valid (unknown or revoked)');
+      }
+      const fresh = (await login('dora')).data.login.token;
+      expect(await status(fresh)).toBe(200);
+      expect(await personalTokenNames(fresh)).toEqual([]);
+
+      const trail = await server.ok(
+        '{ auditEvents(first: 2, filter: { action: "user.update", target: "users/dora" }) { edges { node { details } } } }',
+        {},
+        admin,
+      );
+      expect(trail.auditEvents.edges.map((e: any) => JSON.parse(e.node.details))).toEqual([
+        { changed: ['disabled'], disabled: false, endedSessions: 0, endedPersonalTokens: 0 },
+        { changed: ['disabled'], disabled: true, endedSessions: 1, endedPersonalTokens: 1 },
+      ]);
+    });
+
+    it('enabling a user disabled by an older version, which only suspended them, brings back none of their tokens', async () => {
+      await act.createUser('legacy');
+      const session = await act.login('legacy');
+      const pat = await act.createPersonalToken(session, { name: 'laptop' });
+      // What disabling used to leave behind: the flag set, the tokens live.
+      await server.gate.app.db.updateTable('users').set({ disabled: 1 }).where('username', '=', 'legacy').execute();
+      await server.ok(UPDATE_USER, { input: { username: 'legacy', disabled: false } }, admin);
+      for (const token of [session, pat]) expect(await status(token)).toBe(401);
+      expect(await status((await login('legacy')).data.login.token)).toBe(200);
     });
 
     it('the last active administrator can be neither demoted nor disabled', async () => {

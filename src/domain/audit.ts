@@ -29,6 +29,9 @@ export interface AuditActor {
   name: string | null;
 }
 
+/** What events written at start (not on a request) record as their request. */
+export const startupMeta: RequestMeta = { requestId: 'startup', ipAddress: null, userAgent: null };
+
 export const actorOf = (p: Principal | null): AuditActor =>
   p ? { kind: p.kind, name: principalName(p) } : { kind: null, name: null };
 
@@ -119,8 +122,7 @@ export async function sealUnkeyedTrail(app: App): Promise<void> {
   const record = await app.db.transaction().execute(async (trx) => {
     const newest = await trx.selectFrom('audit_events').select('chain_key_id').orderBy('seq', 'desc').limit(1).executeTakeFirst();
     if (!newest || newest.chain_key_id !== null) return null;
-    const meta = { requestId: 'startup', ipAddress: null, userAgent: null };
-    return appendAudit(trx, app.dialect, meta, actorOf(null), { action: 'audit.chain_keyed', outcome: 'SUCCESS' }, app.now(), app.keyring);
+    return appendAudit(trx, app.dialect, startupMeta, actorOf(null), { action: 'audit.chain_keyed', outcome: 'SUCCESS' }, app.now(), app.keyring);
   });
   if (record) logAudit(app.log, record);
 }

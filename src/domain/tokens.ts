@@ -1,10 +1,12 @@
 import { generateSecret, hashSecret, secretHint } from '../auth/secrets.js';
-import { type Context, principalOf } from '../context.js';
+import { type App, type Context, principalOf } from '../context.js';
 import { isUserPrincipal, type Role, widerThan, type Width } from '../policy.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
+import { settingFirstSeen } from '../store/settings.js';
 import type { NamespaceRow, TokenRow } from '../store/loaders.js';
 import { badInput, conflict, forbidden, notFound } from './errors.js';
-import { resolveExpiry } from './expiry.js';
+import { DAY_MS, latestExpiry, resolveExpiry, secretIssuedAt } from './expiry.js';
+import { actorOf, appendAudit, type AuditRecord, logAudit, startupMeta } from './audit.js';
 import { mutate } from './mutation.js';
 import { newToken } from './new-token.js';
 import { namespaceNamed } from './namespaces.js';
@@ -148,7 +150,9 @@ async function update(ctx: Context, owner: TokenOwner, input: TokenChanges): Pro
     if (input.enabled != null) patch.enabled = input.enabled ? 1 : 0;
     if (input.role != null) patch.role = input.role;
     if (input.clearExpiry && input.expiresAt != null) throw badInput('input.clearExpiry', 'give either expiresAt or clearExpiry, not both');
-    if (input.expiresAt != null) patch.expires_at = resolveExpiry({ expiresAt: input.expiresAt }, now, maxDays);
+    if (input.expiresAt != null) {
+      patch.expires_at = resolveExpiry({ expiresAt: input.expiresAt }, now, maxDays, { issuedAt: secretIssuedAt(current) });
+    }
     if (input.clearExpiry) {
       if (maxDays !== undefined) throw badInput('input.clearExpiry', `refused: this instance requires every token to expire within ${maxDays} days`);
       patch.expires_at = null;
@@ -173,7 +177,7 @@ async function regenerate(ctx: Context, owner: TokenOwner, input: Regeneration):
     }
     const current = await findLiveToken(trx, owner, input.name);
     const now = app.now();
-    const expiresAt = resolveExpiry(input, now, app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS, current.expires_at);
+    const expiresAt = resolveExpiry(input, now, app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS, { fallback: current.expires_at });
     if (expiresAt !== null && Date.parse(expiresAt) <= now.getTime()) {
       throw badInput('input.expiresAt', `the token expired at ${expiresAt}: give a new expiresAt or expiresInDays`);
     }
@@ -253,3 +257,56 @@ export async function createPersonalAccessToken(ctx: Context, input: Omit<NewTok
 export const updatePersonalAccessToken = async (ctx: Context, input: Omit<TokenChanges, 'role'>) => update(ctx, await personalOwner(ctx), input);
 export const regeneratePersonalAccessToken = async (ctx: Context, input: Regeneration) => regenerate(ctx, await personalOwner(ctx), input);
 export const revokePersonalAccessToken = async (ctx: Context, input: { name: string }) => revoke(ctx, await personalOwner(ctx), input.name);
+
+// ---------------------------------------------------------------- the instance's maximum lifetime
+
+/** How long tokens that a new maximum would end at once keep working, so that their holders are warned, not cut off. */
+const WARNING_DAYS = 7;
+
+/**
+ * SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS holds for every API and personal token, also those made
+ * before it was set (sessions have their own lifetime): one without an expiry, or with a later
+ * one, expires when its secret was issued + the maximum, but no sooner than 7 days after the
+ * instance first saw this maximum. Run at start, before serving; a second run changes nothing.
+ * One audit event per token, so that each namespace's trail shows what happened to its tokens.
+ */
+export async function capTokenLifetimes(app: App): Promise<void> {
+  const maxDays = app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS;
+  const now = app.now();
+  const capped = await app.db.transaction().execute(async (trx) => {
+    const since = await settingFirstSeen(trx, 'max_token_lifetime_days', maxDays === undefined ? null : String(maxDays), now);
+    if (!since) return [];
+    const earliest = since.getTime() + WARNING_DAYS * DAY_MS;
+    const rows = await trx
+      .selectFrom('tokens as t')
+      .leftJoin('namespaces as n', 'n.id', 't.namespace_id')
+      .leftJoin('users as u', 'u.id', 't.user_id')
+      .select(['t.id', 't.kind', 't.name', 't.namespace_id', 'n.name as namespace_name', 'u.username', 't.expires_at', 't.created_at', 't.secret_rotated_at'])
+      .where('t.kind', 'in', ['API', 'PERSONAL'])
+      .where('t.revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', new Date(earliest).toISOString())]))
+      .execute();
+    const changed: { id: string; record: AuditRecord }[] = [];
+    for (const row of rows) {
+      const cap = new Date(Math.max(latestExpiry(secretIssuedAt(row), maxDays)!.getTime(), earliest)).toISOString();
+      if (row.expires_at !== null && Date.parse(row.expires_at) <= Date.parse(cap)) continue;
+      await trx.updateTable('tokens').set({ expires_at: cap, updated_at: now.toISOString() }).where('id', '=', row.id).execute();
+      const api = row.kind === 'API';
+      const entry = {
+        action: api ? 'apitoken.expiry_capped' : 'personaltoken.expiry_capped',
+        outcome: 'SUCCESS' as const,
+        namespace: api ? { id: row.namespace_id, name: row.namespace_name! } : null,
+        target: api ? apiTokenResourceName(row.namespace_name!, row.name!) : personalTokenResourceName(row.username!, row.name!),
+        details: { previousExpiresAt: row.expires_at, expiresAt: cap, maxLifetimeDays: maxDays },
+      };
+      changed.push({ id: row.id, record: await appendAudit(trx, app.dialect, startupMeta, actorOf(null), entry, now, app.keyring) });
+    }
+    return changed;
+  });
+  for (const { id, record } of capped) {
+    logAudit(app.log, record);
+    // Verified principals carry their expiry: no replica may keep the old one cached.
+    app.verifier.invalidateToken(id);
+  }
+  if (capped.length) app.log.warn({ tokens: capped.length, maxLifetimeDays: maxDays }, 'tokens without an expiry within SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS now have one');
+}

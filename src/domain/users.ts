@@ -6,9 +6,10 @@ import { principalOf } from '../context.js';
 import { auditActionOf, isUserPrincipal, passwordRule, type Principal } from '../policy.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { UserRow } from '../store/loaders.js';
-import { actorOf, appendAudit, logAudit } from './audit.js';
+import { actorOf, appendAudit, logAudit, startupMeta } from './audit.js';
 import { badInput, conflict, DomainError, forbidden, notFound } from './errors.js';
-import { mutate } from './mutation.js';
+import { latestExpiry } from './expiry.js';
+import { attempt, mutate } from './mutation.js';
 import { newToken } from './new-token.js';
 import { displayNameSchema, parseInput, passwordSchema, usernameSchema } from './validation.js';
 
@@ -30,13 +31,14 @@ async function activeAdminCount(trx: Executor): Promise<number> {
   return Number(count);
 }
 
-async function insertUser(trx: Executor, app: App, fields: { username: string; displayName?: string | null; password?: string; isAdmin: boolean }) {
+/** `passwordHash` comes from hashPassword, called before the transaction: scrypt must not hold the database. */
+async function insertUser(trx: Executor, app: App, fields: { username: string; displayName?: string | null; passwordHash: string | null; isAdmin: boolean }) {
   const now = app.now().toISOString();
   const user: UserRow = {
     id: randomUUID(),
     username: fields.username,
     display_name: fields.displayName ?? null,
-    password_hash: fields.password ? await hashPassword(fields.password) : null,
+    password_hash: fields.passwordHash,
     is_admin: fields.isAdmin ? 1 : 0,
     disabled: 0,
     created_at: now,
@@ -59,10 +61,14 @@ const createUserSchema = z.object({
 });
 
 export async function createUser(ctx: Context, input: z.input<typeof createUserSchema>): Promise<UserRow> {
-  return mutate(ctx, { operation: 'createUser', target: userTarget(input.username) }, async ({ trx, note }) => {
+  const scope = { operation: 'createUser', target: userTarget(input.username) } as const;
+  const { fields, passwordHash } = await attempt(ctx, scope, async () => {
     const fields = parseInput(createUserSchema, input);
+    return { fields, passwordHash: await hashPassword(fields.password) };
+  });
+  return mutate(ctx, scope, async ({ trx, note }) => {
     note({ isAdmin: Boolean(fields.isAdmin) });
-    return insertUser(trx, ctx.app, { ...fields, isAdmin: Boolean(fields.isAdmin) });
+    return insertUser(trx, ctx.app, { ...fields, passwordHash, isAdmin: Boolean(fields.isAdmin) });
   });
 }
 
@@ -85,41 +91,77 @@ export async function updateUser(
     note({ changed: Object.keys(patch), ...(input.isAdmin != null ? { isAdmin: input.isAdmin } : {}), ...(input.disabled != null ? { disabled: input.disabled } : {}) });
     const updated = { ...current, ...patch, updated_at: ctx.app.now().toISOString() };
     await trx.updateTable('users').set({ ...patch, updated_at: updated.updated_at }).where('id', '=', current.id).execute();
+    // Disabling ends the user's sessions and personal tokens, so enabling brings none back. (On
+    // enabling too: a user disabled by an older version, which only suspended them, may have some.)
+    if (input.disabled != null && (patch.disabled === 1 || current.disabled === 1)) {
+      note({
+        endedSessions: await endTokens(trx, current.id, 'SESSION', updated.updated_at),
+        endedPersonalTokens: await endTokens(trx, current.id, 'PERSONAL', updated.updated_at),
+      });
+    }
     return updated;
   });
   ctx.app.verifier.invalidateUser(user.id);
   return user;
 }
 
-/** Who may set which password is policy.passwordRule: one's own with the current one; anyone's for an uncapped administrator. */
+/**
+ * Who may set which password is policy.passwordRule: one's own with the current one; anyone's
+ * for an uncapped administrator. scrypt runs before the transaction (SQLite has one connection:
+ * a transaction held across it stalls every request), so the write is a compare-and-set on the
+ * hash that was checked: of two changes racing from the same current password, one lands.
+ */
 export async function setPassword(ctx: Context, input: { username?: string | null; currentPassword?: string | null; newPassword: string }) {
+  const { app } = ctx;
   const p = principalOf(ctx);
   const username = input.username ?? (isUserPrincipal(p) ? p.username : '');
-  const userId = await mutate(ctx, { operation: 'setPassword', target: userTarget(username) }, async ({ trx, note }) => {
+  const scope = { operation: 'setPassword', target: userTarget(username) } as const;
+  const { user, passwordHash } = await attempt(ctx, scope, async () => {
     // Before the lookup, so that a refused caller learns nothing about which users exist.
     const rule = passwordRule(p, username);
     if (!rule.allowed) throw forbidden(rule.reason);
     const newPassword = parseInput(passwordSchema, input.newPassword, 'input.newPassword');
-    const user = await userNamed(trx, username);
-    if (rule.own && user.password_hash !== null && !(await verifyPassword(input.currentPassword ?? '', user.password_hash))) {
-      throw badInput('input.currentPassword', 'does not match your current password');
-    }
-    const now = ctx.app.now().toISOString();
-    await trx.updateTable('users').set({ password_hash: await hashPassword(newPassword), updated_at: now }).where('id', '=', user.id).execute();
-    // A new password ends every other session of that user.
-    const ended = await trx
-      .updateTable('tokens')
-      .set({ revoked_at: now, updated_at: now })
-      .where('user_id', '=', user.id)
-      .where('kind', '=', 'SESSION')
-      .where('revoked_at', 'is', null)
-      .where('id', '!=', p.tokenId)
-      .executeTakeFirst();
-    note({ endedSessions: Number(ended.numUpdatedRows) });
-    return user.id;
+    const user = await userNamed(app.db, username);
+    if (rule.own && user.password_hash !== null) await checkCurrentPassword(ctx, user, input.currentPassword ?? '');
+    return { user, passwordHash: await hashPassword(newPassword) };
   });
-  ctx.app.verifier.invalidateUser(userId);
+  await mutate(ctx, scope, async ({ trx, note }) => {
+    const now = app.now().toISOString();
+    const changed = await trx
+      .updateTable('users')
+      .set({ password_hash: passwordHash, updated_at: now })
+      .where('id', '=', user.id)
+      .where('password_hash', user.password_hash === null ? 'is' : '=', user.password_hash)
+      .executeTakeFirst();
+    if (Number(changed.numUpdatedRows) !== 1) throw conflict(`the password of ${user.username} changed while this request checked it: try again`);
+    // A new password ends every other session of that user.
+    note({ endedSessions: await endTokens(trx, user.id, 'SESSION', now, p.tokenId) });
+  });
+  app.verifier.invalidateUser(user.id);
   return true;
+}
+
+/**
+ * The current password is a login's password: guesses take from the same throttle, before the
+ * check, so a burst evaluates at most its limit; the right one gives its attempt back.
+ */
+async function checkCurrentPassword(ctx: Context, user: UserRow, password: string): Promise<void> {
+  const throttle = ctx.app.loginThrottle;
+  await throttle.attempt(user.username, ctx.ipAddress);
+  if (!(await verifyPassword(password, user.password_hash))) throw badInput('input.currentPassword', 'does not match your current password');
+  await throttle.succeeded(user.username, ctx.ipAddress);
+}
+
+/** Ends a user's live tokens of one kind (all but `except`); returns how many. */
+async function endTokens(trx: Executor, userId: string, kind: 'SESSION' | 'PERSONAL', now: string, except?: string): Promise<number> {
+  let query = trx
+    .updateTable('tokens')
+    .set({ revoked_at: now, updated_at: now })
+    .where('user_id', '=', userId)
+    .where('kind', '=', kind)
+    .where('revoked_at', 'is', null);
+  if (except) query = query.where('id', '!=', except);
+  return Number((await query.executeTakeFirst()).numUpdatedRows);
 }
 
 // ---------------------------------------------------------------- sessions
@@ -180,13 +222,15 @@ export async function logout(ctx: Context): Promise<boolean> {
  * admin's password so that `login` works from the first start.
  */
 export async function bootstrapAdmin(app: App): Promise<{ username: string; secret: string } | null> {
+  const anyUser = (db: Executor) => db.selectFrom('users').select('id').limit(1).executeTakeFirst();
+  if (await anyUser(app.db)) return null;
+  // Hashed before the transaction, which checks again (another replica may be starting too).
+  const password = app.config.SCOPEGATE_ADMIN_PASSWORD;
+  const passwordHash = password ? await hashPassword(password) : null;
   const created = await app.db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
-    if (existing) return null;
-    const password = app.config.SCOPEGATE_ADMIN_PASSWORD;
-    const admin = await insertUser(trx, app, { username: 'admin', displayName: 'Administrator', password, isAdmin: true });
+    if (await anyUser(trx)) return null;
+    const admin = await insertUser(trx, app, { username: 'admin', displayName: 'Administrator', passwordHash, isAdmin: true });
     const now = app.now();
-    const maxDays = app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS;
     const { row, secret } = newToken('PERSONAL', now, {
       name: 'bootstrap',
       description: 'Created on first start',
@@ -194,12 +238,11 @@ export async function bootstrapAdmin(app: App): Promise<{ username: string; secr
       created_by: admin.id,
       role: 'OWNER',
       admin: 1,
-      expires_at: maxDays ? new Date(now.getTime() + maxDays * 86_400_000).toISOString() : null,
+      expires_at: latestExpiry(now, app.config.SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS)?.toISOString() ?? null,
     });
     await trx.insertInto('tokens').values(row).execute();
-    const meta = { requestId: 'startup', ipAddress: null, userAgent: null };
     const entry = { action: 'instance.bootstrap', outcome: 'SUCCESS' as const, target: userTarget('admin') };
-    const record = await appendAudit(trx, app.dialect, meta, actorOf(null), entry, now, app.keyring);
+    const record = await appendAudit(trx, app.dialect, startupMeta, actorOf(null), entry, now, app.keyring);
     return { username: admin.username, secret, record };
   });
   if (!created) return null;

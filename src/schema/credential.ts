@@ -56,7 +56,8 @@ export const CredentialRef = builder.interfaceRef<CredentialRow>('Credential').i
     createdBy: t.field({
       type: UserRef,
       nullable: true,
-      resolve: (row, _args, ctx) => (row.created_by ? ctx.loaders.userById.load(row.created_by) : null),
+      description: 'Who created it; null when that user is gone or not visible to you (as node(id) would read).',
+      resolve: (row, _args, ctx) => (row.created_by ? ctx.loaders.visibleUserById.load(row.created_by) : null),
     }),
     validationStatus: t.field({ type: ValidationStatusEnum, resolve: (row) => row.validation_status }),
     validationMessage: t.exposeString('validation_message', { nullable: true }),

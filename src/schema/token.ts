@@ -80,7 +80,8 @@ builder.node(ApiTokenRef, {
     createdBy: t.field({
       type: UserRef,
       nullable: true,
-      resolve: (row, _args, ctx) => (row.created_by ? ctx.loaders.userById.load(row.created_by) : null),
+      description: 'Who created it; null when that user is gone or not visible to you (as node(id) would read).',
+      resolve: (row, _args, ctx) => (row.created_by ? ctx.loaders.visibleUserById.load(row.created_by) : null),
     }),
   }),
 });

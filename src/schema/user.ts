@@ -1,5 +1,4 @@
 import type { MembershipsTable } from '../../db/types.js';
-import type { Context } from '../context.js';
 import { setMemberRole, removeMember } from '../domain/namespaces.js';
 import { createUser, setPassword, updateUser } from '../domain/users.js';
 import type { UserRow } from '../store/loaders.js';
@@ -17,26 +16,9 @@ export const MembershipRef = builder.objectRef<MembershipRow>('Membership');
 const UserConnection = builder.connectionObject({ type: UserRef, name: 'UserConnection' }, { name: 'UserEdge' });
 const MembershipConnection = builder.connectionObject({ type: MembershipRef, name: 'MembershipConnection' }, { name: 'MembershipEdge' });
 
-/**
- * Users the caller may see: administrators see everyone; others see themselves and the
- * members of namespaces they have a role in.
- */
-async function visibleUsers(ids: string[], ctx: Context): Promise<(UserRow | null)[]> {
-  const visible = visibleNamespaces(ctx.principal!);
-  const rows = await ctx.loaders.userById.loadMany(ids);
-  const members = 'all' in visible ? null : inVisibleNamespaces(
-    ctx.app.db.selectFrom('memberships as m').select('m.user_id').where('m.user_id', 'in', ids),
-    'm.namespace_id',
-    visible,
-  );
-  const shared = new Set(members ? (await members.execute()).map((r) => r.user_id) : []);
-  if ('memberOf' in visible) shared.add(visible.memberOf);
-  return rows.map((row) => (row && !(row instanceof Error) && (!members || shared.has(row.id)) ? row : null));
-}
-
 builder.node(UserRef, {
   id: { resolve: (u) => u.id },
-  loadMany: visibleUsers,
+  loadMany: (ids, ctx) => ids.map((id) => ctx.loaders.visibleUserById.load(id)),
   // Users are reached through fields that were authorized (members, creators, viewer) or node(),
   // which only loads visible ones; `login` grants its own user.
   authScopes: { $any: { principal: true, $granted: 'signedInUser' } },

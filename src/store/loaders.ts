@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import type { CredentialsTable, NamespacesTable, RegistriesTable, RoleName, TokensTable, UsersTable } from '../../db/types.js';
-import { effectiveRole, type Principal, type Role } from '../policy.js';
+import { effectiveRole, type Principal, type Role, visibleNamespaces } from '../policy.js';
 import type { DB } from './db.js';
+import { inVisibleNamespaces } from './visibility.js';
 
 export type UserRow = UsersTable;
 export type NamespaceRow = NamespacesTable;
@@ -41,6 +42,20 @@ export function createLoaders(db: DB, principal: Principal | null) {
     const rows = await db.selectFrom('registries').selectAll().where('credential_id', 'in', ids).orderBy('name').execute();
     return ids.map((id) => rows.filter((r) => r.credential_id === id));
   });
+  /**
+   * Users the caller may see, by id (null for the others): administrators see everyone; others
+   * themselves and the members of namespaces they have a role in. node(id) and fields that name
+   * a user from elsewhere (createdBy) read users through it.
+   */
+  const visibleUserById = new DataLoader<string, UserRow | null>(async (ids) => {
+    if (!principal) return ids.map(() => null);
+    const visible = visibleNamespaces(principal);
+    const rows = await userById.loadMany(ids);
+    const members = db.selectFrom('memberships as m').select('m.user_id').where('m.user_id', 'in', ids);
+    const shown = 'all' in visible ? null : new Set((await inVisibleNamespaces(members, 'm.namespace_id', visible).execute()).map((m) => m.user_id));
+    if (shown && 'memberOf' in visible) shown.add(visible.memberOf);
+    return rows.map((row) => (row && !(row instanceof Error) && (!shown || shown.has(row.id)) ? row : null));
+  });
   /** The calling user's membership role per namespace id. */
   const membershipRole = new DataLoader<string, Role | null>(async (namespaceIds) => {
     if (!principal || principal.kind === 'API_TOKEN') return namespaceIds.map(() => null);
@@ -60,7 +75,7 @@ export function createLoaders(db: DB, principal: Principal | null) {
     return effectiveRole(principal, namespaceId, membership);
   };
 
-  return { userById, namespaceById, namespaceByName, tokenById, credentialById, registryById, registriesByCredential, membershipRole, roleIn };
+  return { userById, visibleUserById, namespaceById, namespaceByName, tokenById, credentialById, registryById, registriesByCredential, membershipRole, roleIn };
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

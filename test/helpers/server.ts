@@ -38,9 +38,10 @@ export interface TestServer {
 
 /**
  * A real server on a free port over a real SQLite file in a fresh temporary folder, or,
- * with `replicaOf`, a second replica over the same database file and key.
+ * with `replicaOf`, a second replica over the same database file and key. `now` moves the
+ * server's clock (tests never sleep through days).
  */
-export async function startTestServer(env: Record<string, string> = {}, replicaOf?: TestServer): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, replicaOf?: TestServer, { now }: { now?: () => Date } = {}): Promise<TestServer> {
   const dir = replicaOf?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'scopegate-test-'));
   const dbFile = path.join(dir, 'scopegate.db');
   const logs: string[] = [];
@@ -63,6 +64,7 @@ export async function startTestServer(env: Record<string, string> = {}, replicaO
   const gate = await startScopegate(config, {
     log: createLogger(config.LOG_LEVEL, stream),
     onQuery: (event) => statements.push(event.query.sql),
+    now,
   });
   const adminToken = gate.bootstrap?.secret ?? replicaOf?.adminToken;
   if (!adminToken) throw new Error('expected a first start');
