@@ -15,6 +15,7 @@ export interface Database {
   credentials: CredentialsTable;
   registries: RegistriesTable;
   credential_destinations: CredentialDestinationsTable;
+  key_checks: KeyChecksTable;
 }
 
 export type RoleName = 'VIEWER' | 'EDITOR' | 'OWNER';
@@ -138,4 +139,11 @@ export interface CredentialDestinationsTable {
   /** URL host: name or address, with the port when it is not the default. */
   host: string;
   first_sent_at: string;
+}
+
+/** Binds a key id to one key: an HMAC under a key derived from it, which reveals nothing about the key. */
+export interface KeyChecksTable {
+  key_id: string;
+  check_value: string;
+  created_at: string;
 }
