@@ -140,7 +140,8 @@ describe('a restart with a wrong key for an id that sealed data', () => {
   it.for([
     ['SCOPEGATE_MASTER_KEY changed', { SCOPEGATE_MASTER_KEY: B }],
     ['a keyring entry k1 with other material', keyring({ k1: B }, 'k1')],
-    ['k1 wrong beside a new active k2', keyring({ k1: B, k2: A }, 'k2')],
+    // k2 comes first: it passes (nothing sealed under it yet) but must not be recorded when k1 fails.
+    ['k1 wrong beside a new active k2', keyring({ k2: A, k1: B }, 'k2')],
   ] as const)('%s: refuses to start, naming k1, with no key in the message, and writes nothing', async ([, env]) => {
     const before = snapshot(first.dbFile);
     const refused = await startTestServer(env, first).then(
@@ -302,6 +303,7 @@ describe('a keyring without an id that sealed stored secrets', () => {
   });
 
   it('once rotate-key has re-sealed the rest, ready without a restart, though audit events under k1 remain', async () => {
+    expect((await readyz()).status).toBe(503);
     const run = await rotateKey(env(first, { k1: K1, k2: K2 }));
     expect(run.code, run.output).toBe(0);
     expect(credentialKeys(first.dbFile)).toEqual({ a: 'k2', b: 'k2', c: 'k2' });
