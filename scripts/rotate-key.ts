@@ -258,8 +258,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     await migrateToLatest(db);
     try {
-      // The server's check: never re-seal a secret under a key that is not its id's key.
-      await checkKeys(db, keyring, { record: true });
+      // As the server does: never re-seal under a key that is not its id's key (a dry run records nothing).
+      await checkKeys(db, keyring, { record: !opts.dryRun });
     } catch (err) {
       if (!(err instanceof KeyCheckError)) throw err;
       console.error(`rotate-key: ${err.message}`);

@@ -38,7 +38,7 @@ export function checkValueOf(key: Buffer, keyId: string): string {
  */
 export async function checkKeys(db: Executor, keyring: Keyring, { record }: { record: boolean }): Promise<void> {
   const stored = await storedCheckValues(db);
-  const proven = new Map<string, string>();
+  const unrecorded = new Map<string, string>();
   for (const [keyId, key] of keyring.keys) {
     const value = checkValueOf(key, keyId);
     const known = stored.get(keyId);
@@ -47,14 +47,16 @@ export async function checkKeys(db: Executor, keyring: Keyring, { record }: { re
     } else if ((await provenByStoredBlob(db, keyring, keyId)) === false) {
       throw mismatch(keyId, 'it opens none of the secrets and audit events stored under that id');
     } else {
-      proven.set(keyId, value);
+      unrecorded.set(keyId, value);
     }
   }
-  if (!record || !proven.size) return;
-  await recordCheckValues(db, proven, new Date().toISOString());
+  if (!record || !unrecorded.size) return;
+  await recordCheckValues(db, unrecorded, new Date().toISOString());
   // A replica starting at the same moment may have recorded the id first, with other material.
   const now = await storedCheckValues(db);
-  for (const [keyId, value] of proven) if (now.get(keyId) !== value) throw mismatch(keyId, 'its check value in the database differs');
+  for (const [keyId, value] of unrecorded) {
+    if (now.get(keyId) !== value) throw mismatch(keyId, 'its check value in the database differs');
+  }
 }
 
 /** True when a blob sealed under the id opens with the key, false when none does, null when there is none. */
