@@ -322,8 +322,8 @@ describe('rotate-key with a mismatched key', () => {
   const K2 = newKey();
   const OTHER = newKey();
   let first: TestServer;
-  const rotate = (keys: Record<string, string>) =>
-    rotateKey({ DATABASE_URL: first.dbFile, SCOPEGATE_DATA_DIR: first.dir, ...keyring(keys, 'k2') });
+  const rotate = (keys: Record<string, string>, args: string[] = []) =>
+    rotateKey({ DATABASE_URL: first.dbFile, SCOPEGATE_DATA_DIR: first.dir, ...keyring(keys, 'k2') }, args);
 
   beforeAll(async () => {
     ({ first } = await seeded(keyring({ k1: K1 }, 'k1'), ['a', 'b']));
@@ -353,6 +353,11 @@ describe('rotate-key with a mismatched key', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^rotate-key: the key configured for key id "k1" is not the key "k1"/);
     expectNoKeyIn(run.output, K1, K2, OTHER);
+    expect(snapshot(first.dbFile)).toEqual(before);
+
+    // A dry run with the right keys passes the check and records nothing, not even a new id's value.
+    const dry = await rotate({ k1: K1, k2: K2, k3: OTHER }, ['--dry-run']);
+    expect(dry.code, dry.output).toBe(0);
     expect(snapshot(first.dbFile)).toEqual(before);
 
     const right = await rotate({ k1: K1, k2: K2 });
