@@ -16,6 +16,7 @@ export interface Database {
   registries: RegistriesTable;
   credential_destinations: CredentialDestinationsTable;
   instance_settings: InstanceSettingsTable;
+  key_checks: KeyChecksTable;
 }
 
 export type RoleName = 'VIEWER' | 'EDITOR' | 'OWNER';
@@ -146,4 +147,11 @@ export interface InstanceSettingsTable {
   name: string;
   value: string;
   first_seen_at: string;
+}
+
+/** Binds a key id to one key: an HMAC under a key derived from it, which reveals nothing about the key. */
+export interface KeyChecksTable {
+  key_id: string;
+  check_value: string;
+  created_at: string;
 }

@@ -8,7 +8,10 @@
  * `--log FILE` reads the server's JSON-lines log as shipped elsewhere and reports every audit
  * event the log holds that the database lacks, or holds with another hash.
  *
- * Exit status: 0 intact, 1 broken (or differing from the log), 2 could not start.
+ * Before walking it checks each configured key against its id's check value, as the server
+ * does at start: a wrong key is named as such, not reported as an altered trail.
+ *
+ * Exit status: 0 intact, 1 broken (or differing from the log), 2 could not start (a wrong key included).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +19,7 @@ import readline from 'node:readline';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { keyringFromConfig } from '../src/credentials/crypto.js';
+import { checkKeys, KeyCheckError } from '../src/credentials/key-checks.js';
 import { verifyAuditChain } from '../src/domain/audit.js';
 import { type DB, openDatabase } from '../src/store/db.js';
 
@@ -106,6 +110,14 @@ async function main(argv: string[]): Promise<number> {
 
   const { db } = openDatabase(config.DATABASE_URL);
   try {
+    try {
+      // Read-only (a verifier may hold a read-only role): compare, record nothing.
+      await checkKeys(db, keyring, { record: false });
+    } catch (err) {
+      if (!(err instanceof KeyCheckError)) throw err;
+      console.error(`audit:verify: ${err.message}`);
+      return 2;
+    }
     let code = 0;
     const report = await verifyAuditChain(db, keyring);
     if (report.ok) {

@@ -11,10 +11,13 @@
  * overwritten. Idempotent: rows already under the active key are left alone. Safe to
  * interrupt: every row is complete on its own; run it again to continue.
  *
+ * Before it reads a row it checks every configured key against its id's check value, as the
+ * server does at start (src/credentials/key-checks.ts), and refuses a key that is not its id's.
+ *
  * Exit status: 0 when every row it looked at is under the active key (or was left for a
  * re-run by --limit or a concurrent change), 1 when a secret could not be decrypted (the
- * credential is named; no secret is ever printed), 2 when it could not start or the database
- * failed mid-run (what was written stays written; run it again).
+ * credential is named; no secret is ever printed), 2 when it could not start (a key failed
+ * its check included) or the database failed mid-run (what was written stays written; run it again).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { decryptSecret, encryptSecret, type Keyring, keyringFromConfig, SecretDecryptionError } from '../src/credentials/crypto.js';
+import { checkKeys, KeyCheckError } from '../src/credentials/key-checks.js';
 import { type DB, migrateToLatest, openDatabase } from '../src/store/db.js';
 
 export interface RotateOptions {
@@ -253,6 +257,14 @@ async function main(argv: string[]): Promise<number> {
   const { db } = openDatabase(config.DATABASE_URL);
   try {
     await migrateToLatest(db);
+    try {
+      // As the server does: never re-seal under a key that is not its id's key (a dry run records nothing).
+      await checkKeys(db, keyring, { record: !opts.dryRun });
+    } catch (err) {
+      if (!(err instanceof KeyCheckError)) throw err;
+      console.error(`rotate-key: ${err.message}`);
+      return 2;
+    }
     const report = await rotateKeys(db, keyring, opts, (line) => console.error(line));
     console.log(summaryOf(report, opts.dryRun));
     return report.failed.length ? 1 : 0;

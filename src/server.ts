@@ -10,6 +10,7 @@ import { LoginThrottle } from './auth/login-throttle.js';
 import { InvalidTokenError, TokenVerifier } from './auth/verify.js';
 import type { Config } from './config.js';
 import { keyringFromConfig } from './credentials/crypto.js';
+import { checkKeys, missingKeysMessage, missingSecretKeys } from './credentials/key-checks.js';
 import type { App, Context } from './context.js';
 import { sealUnkeyedTrail } from './domain/audit.js';
 import { AuthFailureRecorder } from './domain/auth-failures.js';
@@ -124,6 +125,12 @@ async function handleProbe(app: App, path: string, res: ServerResponse): Promise
   if (path === '/readyz') {
     try {
       await ping(app.db);
+      const missing = await missingSecretKeys(app.db, app.keyring);
+      if (missing.length) {
+        const body = { status: 'keys missing', keyIds: missing, reason: missingKeysMessage(missing) };
+        res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        return true;
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}');
     } catch {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"database unavailable"}');
@@ -140,6 +147,13 @@ export async function startScopegate(config: Config, options: StartOptions = {})
   const keyring = keyringFromConfig(config, (msg) => log.warn(msg));
   const { db, dialect } = openDatabase(config.DATABASE_URL, options.onQuery, (err) => log.warn({ err: err.message }, 'database connection lost; the pool replaces it'));
   await migrateToLatest(db);
+  // A key that is not its id's key would seal new secrets beside old ones it cannot read.
+  await checkKeys(db, keyring, { record: true }).catch(async (err) => {
+    await db.destroy();
+    throw err;
+  });
+  const missing = await missingSecretKeys(db, keyring);
+  if (missing.length) log.warn(`not ready: ${missingKeysMessage(missing)}`);
   const now = options.now ?? (() => new Date());
   const app: App = {
     config,
