@@ -13,7 +13,8 @@ import type { ProviderOptions, ValidationResult } from '../providers/types.js';
  * checked against its provider. Adding a type is adding an entry here (and its client
  * in src/providers/).
  */
-const MAX_SECRET = 65_536;
+// A secret is a token, a password or a key file; 16 KiB holds the largest of them (a 4096-bit PEM key is ~3 KiB).
+const MAX_SECRET = 16_384;
 const secret = (what: string) =>
   z.string().min(1, `must not be empty (the ${what})`).max(MAX_SECRET, `must be at most ${MAX_SECRET} characters`);
 const printable = (max: number) =>

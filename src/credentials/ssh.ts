@@ -28,7 +28,11 @@ const ALLOWED =
   '(Ed25519, RSA of at least 2048 bits, or ECDSA nistp256/384/521).';
 const KEY_START = /(?:^|\s)(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-\S+@openssh\.com)\s+AAAA/;
 
+/** Far above any real public key (a 16384-bit RSA key is ~2.8 KiB), so a comment cannot carry megabytes. */
+const MAX_PUBLIC_KEY = 16_384;
+
 export function parsePublicKey(text: string): ParsedPublicKey {
+  if (text.length > MAX_PUBLIC_KEY) throw new InvalidSshKeyError(`The SSH public key is longer than ${MAX_PUBLIC_KEY} characters. ${ALLOWED}`);
   const trimmed = text.trim();
   if (trimmed === '') throw new InvalidSshKeyError(`The SSH public key is empty. ${ALLOWED}`);
   if (/PRIVATE KEY-----|^PuTTY-User-Key-File/m.test(trimmed)) {

@@ -39,6 +39,32 @@ export const actorOf = (p: Principal | null): AuditActor =>
 const clip = (value: string | null | undefined, max = 300): string | null =>
   value == null ? null : value.length > max ? `${value.slice(0, max)}…` : value;
 
+// The trail can never be pruned (it is chained): every event is bounded, per value and whole.
+const MAX_DETAIL_VALUE = 500;
+const MAX_DETAIL_ITEMS = 50;
+const MAX_DETAILS = 4096;
+
+const clipDetail = (value: unknown): unknown => {
+  if (typeof value === 'string') return clip(value, MAX_DETAIL_VALUE);
+  if (Array.isArray(value)) return value.slice(0, MAX_DETAIL_ITEMS).map(clipDetail).concat(value.length > MAX_DETAIL_ITEMS ? [`… ${value.length - MAX_DETAIL_ITEMS} more`] : []);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).slice(0, MAX_DETAIL_ITEMS).map(([k, v]) => [clip(k, 100), clipDetail(v)]));
+  return value;
+};
+
+/** Details as stored: each value clipped; if still over 4 KiB, the largest fields are dropped and named. */
+function boundedDetails(details: Record<string, unknown>): string {
+  const kept = clipDetail(details) as Record<string, unknown>;
+  const dropped: string[] = [];
+  let text = JSON.stringify(kept);
+  while (text.length > MAX_DETAILS && Object.keys(kept).length) {
+    const [largest] = Object.keys(kept).sort((a, b) => JSON.stringify(kept[b]).length - JSON.stringify(kept[a]).length);
+    delete kept[largest];
+    dropped.push(largest);
+    text = JSON.stringify({ ...kept, truncated: dropped });
+  }
+  return text.length > MAX_DETAILS ? JSON.stringify({ truncated: dropped.length }) : text;
+}
+
 /** HKDF label: the chain's key is derived from a keyring key, so it is independent of that key's use for encryption. */
 const CHAIN_KEY_INFO = 'scopegate audit chain v1';
 
@@ -94,7 +120,7 @@ export async function appendAudit(
     request_id: meta.requestId,
     ip_address: clip(meta.ipAddress),
     user_agent: clip(meta.userAgent),
-    details: entry.details ? JSON.stringify(entry.details) : null,
+    details: entry.details ? boundedDetails(entry.details) : null,
     prev_hash: head.hash,
     chain_key_id: keyring.activeKeyId,
   };

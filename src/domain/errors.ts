@@ -12,13 +12,21 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'INTERNAL_SERVER_ERROR';
 
+/** The longest message an error carries: a caller's input (up to the 2 MB body) is never echoed whole. */
+const MAX_MESSAGE = 1000;
+
+/** A caller's value inside a message: quoted (control characters escaped), and cut when long. */
+export function shown(value: string, max = 100): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}… (${value.length} characters)` : value);
+}
+
 /** An error meant for the caller: its message and code reach the client unmasked. */
 export class DomainError extends GraphQLError {
   /** The namespace the refused operation named, for the audit trail only (never sent to the client). */
   namespace?: string;
 
   constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
-    super(message, { extensions: { code, ...extra } });
+    super(message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message, { extensions: { code, ...extra } });
   }
 
   inNamespace(name: string): this {

@@ -4,7 +4,7 @@ import { type Context, principalOf } from '../context.js';
 import { isUserPrincipal, type Role } from '../policy.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { NamespaceRow } from '../store/loaders.js';
-import { conflict, forbidden, notFound } from './errors.js';
+import { conflict, forbidden, notFound, shown } from './errors.js';
 import { mutate } from './mutation.js';
 import { userNamed } from './users.js';
 import { descriptionSchema, displayNameSchema, nameSchema, parseInput, usernameSchema } from './validation.js';
@@ -12,7 +12,7 @@ import { descriptionSchema, displayNameSchema, nameSchema, parseInput, usernameS
 /** A namespace the caller can see, by name; one it has no role in does not exist for it. */
 export async function namespaceNamed(ctx: Context, name: string): Promise<NamespaceRow> {
   const ns = await ctx.loaders.namespaceByName.load(name);
-  if (!ns || (await ctx.loaders.roleIn(ns.id)) === null) throw notFound(`namespace "${name}"`);
+  if (!ns || (await ctx.loaders.roleIn(ns.id)) === null) throw notFound(`namespace ${shown(name)}`);
   return ns;
 }
 
@@ -121,7 +121,7 @@ export async function removeMember(ctx: Context, input: { namespace: string; use
   await mutate(ctx, { operation: 'removeMember', namespace: ns, target }, async ({ trx, note }) => {
     const user = await userNamed(trx, input.username);
     const current = await membershipOf(trx, ns.id, user.id);
-    if (!current) throw notFound(`member "${input.username}" of namespace "${ns.name}"`);
+    if (!current) throw notFound(`member ${shown(input.username)} of namespace "${ns.name}"`);
     if (current.role === 'OWNER' && (await ownerCount(trx, ns.id)) === 1) {
       throw conflict(`${user.username} is the last owner of namespace "${ns.name}" and cannot be removed`);
     }

@@ -7,7 +7,7 @@ import { auditActionOf, isUserPrincipal, passwordRule, type Principal } from '..
 import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { UserRow } from '../store/loaders.js';
 import { actorOf, appendAudit, logAudit, startupMeta } from './audit.js';
-import { badInput, conflict, DomainError, forbidden, notFound } from './errors.js';
+import { badInput, conflict, DomainError, forbidden, notFound, shown } from './errors.js';
 import { latestExpiry } from './expiry.js';
 import { attempt, mutate } from './mutation.js';
 import { newToken } from './new-token.js';
@@ -17,7 +17,7 @@ const userTarget = (username: string) => `users/${username}`;
 
 export async function userNamed(trx: Executor, username: string): Promise<UserRow> {
   const user = await trx.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
-  if (!user) throw notFound(`user "${username}"`);
+  if (!user) throw notFound(`user ${shown(username)}`);
   return user;
 }
 

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import { forbidden, notFound } from '../domain/errors.js';
+import { forbidden, notFound, shown } from '../domain/errors.js';
 import { actsInFull, adminRole, isUserPrincipal, type Operation, ruleFor, roleAtLeast, type Role } from '../policy.js';
 
 /** A namespace by id (from a parent object) or by name (from arguments). */
@@ -38,7 +38,7 @@ export function authScopes(ctx: Context) {
       const ns = scope.id ? await ctx.loaders.namespaceById.load(scope.id) : await ctx.loaders.namespaceByName.load(scope.name!);
       const role = ns ? await ctx.loaders.roleIn(ns.id) : null;
       const name = scope.name ?? ns?.name ?? '';
-      if (!ns || role === null) throw notFound(`namespace "${name}"`).inNamespace(name);
+      if (!ns || role === null) throw notFound(`namespace ${shown(name)}`).inNamespace(name);
       if (!roleAtLeast(role, scope.role)) {
         throw forbidden(`requires role ${scope.role} in namespace "${ns.name}" (your role is ${role})`, { neededRole: scope.role }).inNamespace(name);
       }
