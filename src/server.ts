@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import type { LogEvent } from 'kysely';
@@ -25,6 +26,9 @@ const isGraphQLError = (e: unknown): e is GraphQLError => e instanceof Error && 
 
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** close(): requests in flight get all of it but CLEANUP_MS, which the close steps share. */
+const SHUTDOWN_MS = 9_000;
+const CLEANUP_MS = 2_000;
 /** A host name, IPv4 or bracketed IPv6 address, and an optional port: nothing that could change the URL's path. */
 const HOST_HEADER = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
@@ -59,6 +63,19 @@ function wellFormed(req: IncomingMessage): boolean {
   const host = req.headers.host;
   if (!req.url?.startsWith('/') || (host !== undefined && !HOST_HEADER.test(host))) return false;
   return URL.canParse(`http://${host ?? 'localhost'}${req.url}`);
+}
+
+/** Runs one shutdown step, but waits for it no later than `deadline`; a failure is logged, not thrown. */
+async function settle(log: Logger, step: string, deadline: number, run: () => Promise<unknown>): Promise<void> {
+  const timer = new AbortController();
+  const late = sleep(Math.max(0, deadline - Date.now()), 'late', { signal: timer.signal }).catch(() => 'aborted');
+  try {
+    if ((await Promise.race([run(), late])) === 'late') log.warn({ step }, 'shutdown step did not finish in time; going on without it');
+  } catch (err) {
+    log.warn({ step, err: err instanceof Error ? err.message : String(err) }, 'shutdown step failed');
+  } finally {
+    timer.abort();
+  }
 }
 
 function clientIp(req: IncomingMessage): string | null {
@@ -225,21 +242,16 @@ export async function startScopegate(config: Config, options: StartOptions = {})
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      // Stop accepting; let in-flight requests finish (bounded), then close the database.
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        const deadline = Date.now() + 10_000;
-        const timer = setInterval(() => {
-          if (inFlight === 0 || Date.now() > deadline) {
-            clearInterval(timer);
-            server.closeAllConnections();
-          }
-        }, 50);
-      });
-      await app.authFailures.flush();
-      await bus?.close();
-      await db.destroy();
+      const deadline = Date.now() + SHUTDOWN_MS;
+      // Stop accepting; let requests in flight finish, but leave time for the steps after.
+      server.close();
+      server.closeIdleConnections();
+      while (inFlight > 0 && Date.now() < deadline - CLEANUP_MS) await sleep(50);
+      server.closeAllConnections();
+      bus?.close();
+      // Each step can hang on a peer that went away (PostgreSQL, Redis): none may pass the deadline.
+      await settle(log, 'audit flush', deadline, () => app.authFailures.flush());
+      await settle(log, 'database close', deadline, () => db.destroy());
     })());
 
   return { app, server, url, graphqlUrl: `${url}/graphql`, bootstrap, close };
