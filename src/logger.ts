@@ -22,7 +22,8 @@ function readerGone() {}
 export async function flushStdout(ms: number): Promise<void> {
   if (process.stdout.writableLength === 0 || process.stdout.destroyed) return;
   const timer = new AbortController();
-  await Promise.race([once(process.stdout, 'drain', { signal: timer.signal }), sleep(ms, undefined, { signal: timer.signal })]).catch(() => {});
+  const drained = once(process.stdout, 'drain', { signal: timer.signal });
+  await Promise.race([drained, sleep(ms, undefined, { signal: timer.signal })]).catch(() => {});
   timer.abort();
 }
 

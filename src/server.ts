@@ -192,8 +192,8 @@ export async function startScopegate(config: Config, options: StartOptions = {})
     const started = Date.now();
     res.once('close', () => {
       inFlight--;
-      const status = res.headersSent ? res.statusCode : null;
-      log.info({ requestId, method: req.method, path, status, ms: Date.now() - started, ...(res.writableFinished ? {} : { aborted: true }) }, 'request');
+      const outcome = { status: res.headersSent ? res.statusCode : null, ...(res.writableFinished ? {} : { aborted: true }) };
+      log.info({ requestId, method: req.method, path, ...outcome, ms: Date.now() - started }, 'request');
     });
     if (!wellFormed(req)) return sendError(res, 400, 'BAD_REQUEST', 'malformed request target or Host header');
     let body: Buffer | null | undefined;
