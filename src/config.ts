@@ -33,6 +33,8 @@ const envSchema = z.object({
     .pipe(z.array(z.url({ error: 'SCOPEGATE_CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com' }))),
   SCOPEGATE_TOKEN_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   SCOPEGATE_REDIS_URL: z.string().optional(),
+  // The whole request (headers and body) must arrive within this; a slower client gets 408.
+  SCOPEGATE_REQUEST_TIMEOUT_SECONDS: positiveInt('SCOPEGATE_REQUEST_TIMEOUT_SECONDS').max(600).default(30),
   SCOPEGATE_PROVIDER_TIMEOUT_MS: positiveInt('SCOPEGATE_PROVIDER_TIMEOUT_MS').max(60_000).default(5000),
   SCOPEGATE_HETZNER_API_URL: httpUrl('SCOPEGATE_HETZNER_API_URL').default(HETZNER_DEFAULT_URL),
   SCOPEGATE_OVH_API_URL: httpUrl('SCOPEGATE_OVH_API_URL').optional(),

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, flushStdout } from './logger.js';
 import { startScopegate } from './server.js';
 
 /** Entry point: validated configuration, the server, the first-start token, clean shutdown. */
@@ -44,8 +44,10 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // close() ends within 9 s, whatever is still open or gone away; the log gets 1 s more.
     await gate.close();
     log.info('stopped');
+    await flushStdout(1000);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

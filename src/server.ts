@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import type { LogEvent } from 'kysely';
@@ -17,7 +18,7 @@ import { AuthFailureRecorder } from './domain/auth-failures.js';
 import { capTokenLifetimes } from './domain/tokens.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { invalidToken, useAnonymousGate } from './http/auth-gate.js';
-import { fetchHeaders, readBody, refuseTooLarge, sendResponse } from './http/body.js';
+import { readBody, refuseTooLarge, sendError, sendResponse } from './http/body.js';
 import { useDenialAudit } from './http/denials.js';
 import { createLogger, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
@@ -28,6 +29,11 @@ const isGraphQLError = (e: unknown): e is GraphQLError => e instanceof Error && 
 
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** close(): requests in flight get all of it but CLEANUP_MS, which the close steps share. */
+const SHUTDOWN_MS = 9_000;
+const CLEANUP_MS = 2_000;
+/** A host name, IPv4 or bracketed IPv6 address, and an optional port: nothing that could change the URL's path. */
+const HOST_HEADER = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 interface ServerContext {
   req: IncomingMessage;
@@ -50,6 +56,29 @@ export interface StartOptions {
   now?: () => Date;
   /** Sees every SQL statement (tests and the benchmark count them). */
   onQuery?: (event: LogEvent) => void;
+}
+
+/**
+ * Yoga builds the request URL from the Host header and the request target. RFC 9112 §3.2:
+ * a malformed Host is answered with 400, and so is any target but a path (absolute-form, `*`).
+ */
+function wellFormed(req: IncomingMessage): boolean {
+  const host = req.headers.host;
+  if (!req.url?.startsWith('/') || (host !== undefined && !HOST_HEADER.test(host))) return false;
+  return URL.canParse(`http://${host ?? 'localhost'}${req.url}`);
+}
+
+/** Runs one shutdown step, but waits for it no later than `deadline`; a failure is logged, not thrown. */
+async function settle(log: Logger, step: string, deadline: number, run: () => Promise<unknown>): Promise<void> {
+  const timer = new AbortController();
+  const late = sleep(Math.max(0, deadline - Date.now()), 'late', { signal: timer.signal }).catch(() => 'aborted');
+  try {
+    if ((await Promise.race([run(), late])) === 'late') log.warn({ step }, 'shutdown step did not finish in time; going on without it');
+  } catch (err) {
+    log.warn({ step, err: err instanceof Error ? err.message : String(err) }, 'shutdown step failed');
+  } finally {
+    timer.abort();
+  }
 }
 
 function clientIp(req: IncomingMessage): string | null {
@@ -174,23 +203,51 @@ export async function startScopegate(config: Config, options: StartOptions = {})
   const yoga = createGraphQLHandler(app);
 
   let inFlight = 0;
-  const server = createServer(async (req, res) => {
-    const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    res.setHeader('x-request-id', requestId);
+  const handle = async (req: IncomingMessage, res: ServerResponse, requestId: string) => {
     const path = (req.url ?? '/').split('?')[0];
     if (await handleProbe(app, path, res)) return;
     inFlight++;
-    res.once('close', () => inFlight--);
     const started = Date.now();
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    const body = hasBody ? await readBody(req, MAX_BODY_BYTES) : undefined;
-    if (body === null) return refuseTooLarge(res, MAX_BODY_BYTES);
-    const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method: req.method, headers: fetchHeaders(req), body: body && new Uint8Array(body) });
-    await sendResponse(res, await yoga.fetch(request, { req, res, requestId }));
-    log.info({ requestId, method: req.method, path, status: res.statusCode, ms: Date.now() - started }, 'request');
-  });
-  server.requestTimeout = 30_000;
+    res.once('close', () => {
+      inFlight--;
+      const outcome = { status: res.headersSent ? res.statusCode : null, ...(res.writableFinished ? {} : { aborted: true }) };
+      log.info({ requestId, method: req.method, path, ...outcome, ms: Date.now() - started }, 'request');
+    });
+    if (!wellFormed(req)) return sendError(res, 400, 'BAD_REQUEST', 'malformed request target or Host header');
+    let body: Buffer | null | undefined;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      try {
+        body = await readBody(req, MAX_BODY_BYTES);
+      } catch {
+        // The client left, or sent too slowly and Node answered 408: no one is waiting for an answer.
+        return void res.destroy();
+      }
+      if (body === null) return refuseTooLarge(res, MAX_BODY_BYTES);
+    }
+    // Yoga takes a body it is handed (as behind Express' body parser) instead of reading the
+    // stream itself: this one was read within the size and time bounds above.
+    const request = { raw: req, method: req.method, url: req.url, headers: req.headers, body };
+    await sendResponse(res, await yoga.handleNodeRequestAndResponse(request, res, { req, res, requestId }));
+  };
+
+  const server = createServer(
+    {
+      requestTimeout: config.SCOPEGATE_REQUEST_TIMEOUT_SECONDS * 1000,
+      // Node checks that deadline only this often (every 30 s by default, which let slow bodies run 70 s).
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => {
+      const incoming = req.headers['x-request-id'];
+      const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      res.setHeader('x-request-id', requestId);
+      handle(req, res, requestId).catch((err) => {
+        // Last resort: what escaped here would be an unhandled rejection, and that ends the process.
+        log.error({ err, requestId }, 'request failed');
+        if (res.headersSent) res.destroy();
+        else sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error (see the server log for this request id)');
+      });
+    },
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -203,21 +260,16 @@ export async function startScopegate(config: Config, options: StartOptions = {})
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      // Stop accepting; let in-flight requests finish (bounded), then close the database.
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        const deadline = Date.now() + 10_000;
-        const timer = setInterval(() => {
-          if (inFlight === 0 || Date.now() > deadline) {
-            clearInterval(timer);
-            server.closeAllConnections();
-          }
-        }, 50);
-      });
-      await app.authFailures.flush();
-      await bus?.close();
-      await db.destroy();
+      const deadline = Date.now() + SHUTDOWN_MS;
+      // Stop accepting; let requests in flight finish, but leave time for the steps after.
+      server.close();
+      server.closeIdleConnections();
+      while (inFlight > 0 && Date.now() < deadline - CLEANUP_MS) await sleep(50);
+      server.closeAllConnections();
+      bus?.close();
+      // Each step can hang on a peer that went away (PostgreSQL, Redis): none may pass the deadline.
+      await settle(log, 'audit flush', deadline, () => app.authFailures.flush());
+      await settle(log, 'database close', deadline, () => db.destroy());
     })());
 
   return { app, server, url, graphqlUrl: `${url}/graphql`, bootstrap, close };

@@ -7,13 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * The real entry point (`tsx src/main.ts`) as a child process: what an operator sees on
- * the console, what the log carries, probes, request ids, CORS, graceful shutdown and
- * refusal of a bad configuration.
+ * The real entry point as `npm start` runs it (`node --import tsx src/main.ts`), as a child
+ * process: what an operator sees on the console, what the log carries, probes, request ids,
+ * CORS, graceful shutdown and refusal of a bad configuration.
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const TOKEN = /sg[tps]_[0-9A-Za-z]{36}/g;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ADMIN_PASSWORD = 'correct-horse-battery-staple-42';
@@ -27,7 +26,7 @@ interface Running {
 
 /** Starts main.ts with exactly this environment (plus PATH/HOME), never the test's own. */
 function spawnMain(env: Record<string, string>): Running {
-  const child = spawn(TSX, ['src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -44,7 +44,12 @@ export class InvalidationBus {
       .catch((err) => this.log.warn({ err: err.message }, 'redis: could not publish a token cache invalidation'));
   }
 
-  async close(): Promise<void> {
-    await Promise.allSettled([this.subscriber.quit(), this.publisher.quit()]);
+  /**
+   * Not quit(): QUIT waits in the offline queue, forever, while Redis is unreachable.
+   * disconnect() ends the connections (after what was already written) and stops reconnecting.
+   */
+  close(): void {
+    this.subscriber.disconnect();
+    this.publisher.disconnect();
   }
 }
