@@ -32,6 +32,18 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** close(): requests in flight get all of it but CLEANUP_MS, which the close steps share. */
 const SHUTDOWN_MS = 9_000;
 const CLEANUP_MS = 2_000;
+/**
+ * On every response, probes and refusals included. Nothing here is meant to be framed or
+ * cached: GraphiQL is where people paste bearer tokens, and responses show secrets once.
+ */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'cache-control': 'no-store',
+  vary: 'Origin',
+};
 /** A host name, IPv4 or bracketed IPv6 address, and an optional port: nothing that could change the URL's path. */
 const HOST_HEADER = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
@@ -91,9 +103,12 @@ function createGraphQLHandler(app: App) {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'scopegate', headers: JSON.stringify({ Authorization: 'Bearer <paste your token>' }) },
-    cors: app.config.SCOPEGATE_CORS_ORIGINS.length
-      ? { origin: app.config.SCOPEGATE_CORS_ORIGINS, credentials: false, allowedHeaders: ['authorization', 'content-type', 'x-request-id'], exposedHeaders: ['x-request-id'] }
-      : false,
+    // Only a listed origin gets CORS headers; any other (a sandboxed page's "null" included) gets none.
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      if (!origin || !app.config.SCOPEGATE_CORS_ORIGINS.includes(origin)) return false;
+      return { origin: [origin], credentials: false, allowedHeaders: ['authorization', 'content-type', 'x-request-id'], exposedHeaders: ['x-request-id'] };
+    },
     logging: false,
     maskedErrors: {
       maskError(error) {
@@ -240,6 +255,7 @@ export async function startScopegate(config: Config, options: StartOptions = {})
       const incoming = req.headers['x-request-id'];
       const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
       res.setHeader('x-request-id', requestId);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
       handle(req, res, requestId).catch((err) => {
         // Last resort: what escaped here would be an unhandled rejection, and that ends the process.
         log.error({ err, requestId }, 'request failed');
