@@ -3,6 +3,7 @@ import * as m001 from './001_foundation.js';
 import * as m002 from './002_credentials.js';
 import * as m003 from './003_credential_destinations.js';
 import * as m004 from './004_audit_chain_key.js';
+import * as m006 from './006_quotas.js';
 
 /** Migrations are imported statically so they run the same under tsx, vitest and a bundle. */
 export const migrations: MigrationProvider = {
@@ -12,6 +13,7 @@ export const migrations: MigrationProvider = {
       '002_credentials': m002,
       '003_credential_destinations': m003,
       '004_audit_chain_key': m004,
+      '006_quotas': m006,
     };
   },
 };

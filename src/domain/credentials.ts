@@ -13,6 +13,7 @@ import { forgetDestinations, knownDestinations, rememberDestinations } from '../
 import type { NamespaceRow } from '../store/loaders.js';
 import { badInput, conflict, DomainError, notFound } from './errors.js';
 import { attempt, mutate } from './mutation.js';
+import { withinQuota } from './quotas.js';
 import { namespaceNamed } from './namespaces.js';
 import { descriptionSchema, nameSchema, parseInput } from './validation.js';
 
@@ -150,6 +151,7 @@ async function insertCredential(
   fields: { name: string; description?: string | null; type: CredentialTypeName; pub: Record<string, unknown>; sec: Record<string, string> },
   validation: ReturnType<typeof validationColumns>,
 ): Promise<CredentialRow> {
+  await withinQuota(ctx, trx, 'credentialsPerNamespace', { id: ns.id, name: `namespace "${ns.name}"` });
   const now = ctx.app.now().toISOString();
   const id = randomUUID();
   const p = ctx.principal!;
@@ -185,6 +187,8 @@ export async function createCredential(ctx: Context, type: Exclude<CredentialTyp
     const pub = parseInput(spec.public, pick(input, Object.keys(spec.public.shape)));
     const sec = parseInput(spec.secret, pick(input, Object.keys(spec.secret.shape))) as Record<string, string>;
     refuseDestination(ctx, type, pub);
+    // Early, so that nothing is sent to a provider for a credential that cannot be stored (checked again on insert).
+    await withinQuota(ctx, ctx.app.db, 'credentialsPerNamespace', { id: ns.id, name: `namespace "${ns.name}"` });
     const checked = !input.skipValidation;
     const result = checked ? await check(ctx, type, pub, sec).catch((err) => inputError('input', err)) : null;
     // The secret came with the request: where it went is recorded, but nothing stored left.

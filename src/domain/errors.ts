@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'PROVIDER_UNREACHABLE'
   | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED'
   | 'INTERNAL_SERVER_ERROR';
 
 /** An error meant for the caller: its message and code reach the client unmasked. */
