@@ -3,10 +3,12 @@
  * namespace's API tokens, credentials and registries, a credential's registries. Each is
  * refused one past its limit with QUOTA_EXCEEDED naming its setting, freed by revoking or
  * deleting, never a limit for administrators, and never passed by concurrent creates (on
- * SQLite and on PostgreSQL).
+ * SQLite and on PostgreSQL). Also: validating a credential checks its registries a few at a
+ * time under one deadline.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { startFakeHelmRepo, type FakeHelmRepo } from './fakes/helm-repo.js';
 import { PASSWORD, steps } from './helpers/principals.js';
 import { createDatabase, dropDatabase } from './helpers/postgres.js';
 import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
@@ -37,6 +39,7 @@ const M = {
   createRegistry: 'mutation($i: CreateRegistryInput!) { createRegistry(input: $i) { name credential { name } } }',
   updateRegistry: 'mutation($i: UpdateRegistryInput!) { updateRegistry(input: $i) { name credential { name } } }',
   deleteRegistry: 'mutation($i: DeleteRegistryInput!) { deleteRegistry(input: $i) { deleted } }',
+  validate: 'mutation($i: CredentialRefInput!) { validateCredential(input: $i) { validationStatus validationMessage } }',
 };
 
 function expectQuota(res: GqlResponse, setting: string, limit: number) {
@@ -283,5 +286,68 @@ describe.each([
     await race(linker, names.map((name) => [M.updateRegistry, { namespace: 'linked', name, credential: 'shared' }]), 'SCOPEGATE_QUOTA_REGISTRIES_PER_CREDENTIAL', 2);
     const used = await server.ok('{ namespace(name: "linked") { credential(name: "shared") { ... on RegistryCredential { registries(first: 100) { edges { node { name } } } } } } }', {}, linker);
     expect(count(used.namespace.credential.registries)).toBe(2);
+  });
+});
+
+describe('validating a credential checks its registries a few at a time, under one deadline', () => {
+  const PASSWORD_OK = 'registry-password-slow-0000';
+  const fakes: FakeHelmRepo[] = [];
+  const servers: TestServer[] = [];
+
+  afterAll(async () => {
+    await Promise.all([...servers, ...fakes].map((x) => x.close()));
+  });
+
+  /** A server with its own provider timeout, a namespace and a registry credential used by registries at these fakes. */
+  async function setUp(timeoutMs: number, registries: [name: string, fake: FakeHelmRepo][]) {
+    const server = await startTestServer({ SCOPEGATE_ALLOW_PRIVATE_TARGETS: 'true', SCOPEGATE_PROVIDER_TIMEOUT_MS: String(timeoutMs) });
+    servers.push(server);
+    const admin = server.adminToken;
+    await steps(server).createNamespace(admin, 'acme');
+    await server.ok(M.registryCredential, { i: { namespace: 'acme', name: 'robot', username: 'robot', password: PASSWORD_OK } }, admin);
+    for (const [name, fake] of registries) await server.ok(M.createRegistry, { i: { namespace: 'acme', name, url: fake.url, credential: 'robot' } }, admin);
+    return server;
+  }
+  const helm = async (latencyMs: number) => {
+    const fake = await startFakeHelmRepo({ users: { robot: PASSWORD_OK }, latencyMs });
+    fakes.push(fake);
+    return fake;
+  };
+
+  it('six registries answering after 1.5 s each: about two latencies (4 at a time), not six; each host is recorded', async () => {
+    const slow = await Promise.all(Array.from({ length: 6 }, () => helm(1500)));
+    const server = await setUp(5000, slow.map((fake, i) => [`registry-${i}`, fake]));
+
+    const started = performance.now();
+    const res = await server.ok(M.validate, { i: { namespace: 'acme', name: 'robot' } }, server.adminToken);
+    const elapsed = performance.now() - started;
+    expect(res.validateCredential.validationStatus).toBe('VALID');
+    expect(res.validateCredential.validationMessage).toBe(`accepted by ${slow.map((_, i) => `registry-${i}`).join(', ')}`);
+    // One after another would take at least 9 s.
+    expect(elapsed).toBeLessThan(6000);
+    for (const fake of slow) expect(fake.requests).toHaveLength(1);
+
+    // Every host the secret went to is audited like a reveal, once.
+    const reveals = await server.ok('{ auditEvents(filter: { action: "credential.reveal" }) { edges { node { details } } } }', {}, server.adminToken);
+    const hosts = reveals.auditEvents.edges.map((e: { node: { details: string } }) => JSON.parse(e.node.details).host).sort();
+    expect(hosts).toEqual(slow.map((fake) => new URL(fake.origin).host).sort());
+  });
+
+  it('past the deadline, checks under way are cut off and the rest read as unchecked, with a message', async () => {
+    const slow = await Promise.all(Array.from({ length: 4 }, () => helm(3000)));
+    const fast = await Promise.all(Array.from({ length: 2 }, () => helm(0)));
+    // By name, the four slow ones take every slot until the 1 s deadline; the fast ones come after.
+    const server = await setUp(1000, [...slow.map((f, i) => [`a-slow-${i}`, f] as [string, FakeHelmRepo]), ['b-fast-0', fast[0]], ['b-fast-1', fast[1]]]);
+
+    const res = await server.gql(M.validate, { i: { namespace: 'acme', name: 'robot' } }, server.adminToken);
+    expect(codeOf(res)).toBe('PROVIDER_UNREACHABLE');
+    const message = res.errors![0].message;
+    for (let i = 0; i < 4; i++) expect(message).toContain(`registry "a-slow-${i}": The Helm repository`);
+    expect(message).toMatch(/did not answer within 1000 ms/);
+    expect(message).toContain('not checked, the 1000 ms deadline (SCOPEGATE_PROVIDER_TIMEOUT_MS) passed first: "b-fast-0", "b-fast-1"');
+    for (const fake of fast) expect(fake.connections).toBe(0);
+
+    const stored = await server.ok('{ namespace(name: "acme") { credential(name: "robot") { validationStatus validationMessage } } }', {}, server.adminToken);
+    expect(stored.namespace.credential).toEqual({ validationStatus: 'UNREACHABLE', validationMessage: message });
   });
 });
