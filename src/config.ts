@@ -42,6 +42,14 @@ const envSchema = z.object({
     .pipe(z.array(z.url({ error: 'SCOPEGATE_CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com' }))),
   SCOPEGATE_TOKEN_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   SCOPEGATE_REDIS_URL: z.string().optional(),
+  // Mutation fields per window for each user (all their sessions and tokens) and each API token; 0 turns it off.
+  SCOPEGATE_MUTATION_LIMIT: z.coerce
+    .number({ error: 'SCOPEGATE_MUTATION_LIMIT must be a whole number' })
+    .int('SCOPEGATE_MUTATION_LIMIT must be a whole number')
+    .min(0, 'SCOPEGATE_MUTATION_LIMIT must be 0 (off) or more')
+    .max(1_000_000, 'SCOPEGATE_MUTATION_LIMIT must be at most 1000000')
+    .default(100),
+  SCOPEGATE_MUTATION_WINDOW_SECONDS: positiveInt('SCOPEGATE_MUTATION_WINDOW_SECONDS').max(3600).default(10),
   ...quotaSettings,
   SCOPEGATE_PROVIDER_TIMEOUT_MS: positiveInt('SCOPEGATE_PROVIDER_TIMEOUT_MS').max(60_000).default(5000),
   SCOPEGATE_HETZNER_API_URL: httpUrl('SCOPEGATE_HETZNER_API_URL').default(HETZNER_DEFAULT_URL),

@@ -17,6 +17,7 @@ import { bootstrapAdmin } from './domain/users.js';
 import { invalidToken, useAnonymousGate } from './http/auth-gate.js';
 import { fetchHeaders, readBody, refuseTooLarge, sendResponse } from './http/body.js';
 import { useDenialAudit } from './http/denials.js';
+import { useMutationLimit } from './http/mutation-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { migrateToLatest, openDatabase, ping } from './store/db.js';
@@ -86,6 +87,7 @@ function createGraphQLHandler(app: App) {
         maxDirectives: { n: 20 },
       }),
       useAnonymousGate(),
+      useMutationLimit(app),
       useDenialAudit(),
     ],
     context: async ({ request, requestId, req }): Promise<Context> => {

@@ -223,8 +223,10 @@ describe('quotas, with small limits', () => {
       SCOPEGATE_QUOTA_CREDENTIALS_PER_NAMESPACE: 500,
       SCOPEGATE_QUOTA_REGISTRIES_PER_NAMESPACE: 500,
       SCOPEGATE_QUOTA_REGISTRIES_PER_CREDENTIAL: 50,
+      SCOPEGATE_MUTATION_LIMIT: 100,
+      SCOPEGATE_MUTATION_WINDOW_SECONDS: 10,
     });
-    for (const [name, value] of [...Object.keys(QUOTAS).map((k) => [k, '0']), ['SCOPEGATE_QUOTA_SESSIONS_PER_USER', 'lots']]) {
+    for (const [name, value] of [...Object.keys(QUOTAS).map((k) => [k, '0']), ['SCOPEGATE_QUOTA_SESSIONS_PER_USER', 'lots'], ['SCOPEGATE_MUTATION_LIMIT', '-1']]) {
       expect(() => loadConfig({ [name]: value }), name).toThrow(ConfigError);
       expect(() => loadConfig({ [name]: value }), name).toThrow(name);
     }

@@ -3,16 +3,18 @@ import type { RequestMeta } from '../context.js';
 import type { Logger } from '../logger.js';
 import type { DB } from '../store/db.js';
 import type { Keyring } from '../credentials/crypto.js';
-import { appendAudit, logAudit } from './audit.js';
+import { type AuditActor, appendAudit, logAudit } from './audit.js';
 
 export interface AuthFailure {
-  /** auth.failed for a refused bearer token, auth.login for a refused password. */
-  action: 'auth.failed' | 'auth.login';
+  /** auth.failed for a refused bearer token, auth.login for a refused password, mutation.rate_limited for a caller over the mutation limit. */
+  action: 'auth.failed' | 'auth.login' | 'mutation.rate_limited';
   reason: string;
   /** Recognisable part of the token, only when its checksum was valid. */
   hint?: string | null;
   /** The username a failed login named. */
   target?: string | null;
+  /** Who was refused, when they are known (a valid token over a limit): they, not their address, are the source. */
+  actor?: AuditActor;
 }
 
 interface Window {
@@ -24,10 +26,10 @@ interface Window {
 const WINDOW_MS = 60_000;
 
 /**
- * Records failed authentications without letting a flood of them flood the trail: the
- * first failure from a source (address + action + reason) is written at once, the
- * rest of its one-minute window are counted and written as one folded event when the
- * window closes (or at shutdown).
+ * Records failed authentications (and other refusals of a whole request) without letting a
+ * flood of them flood the trail: the first failure from a source (actor or else address, +
+ * action + reason) is written at once, the rest of its one-minute window are counted and
+ * written as one folded event when the window closes (or at shutdown).
  */
 export class AuthFailureRecorder {
   private readonly windows: LRUCache<string, Window>;
@@ -52,7 +54,7 @@ export class AuthFailureRecorder {
   }
 
   async record(meta: RequestMeta, failure: AuthFailure): Promise<void> {
-    const key = JSON.stringify([meta.ipAddress, failure.action, failure.reason]);
+    const key = JSON.stringify([failure.actor?.name ?? meta.ipAddress, failure.action, failure.reason]);
     const window = this.windows.get(key, { updateAgeOnGet: false });
     if (window) {
       window.more++;
@@ -83,7 +85,7 @@ export class AuthFailureRecorder {
     try {
       const record = await this.db
         .transaction()
-        .execute((trx) => appendAudit(trx, this.dialect, failure, { kind: null, name: null }, entry, this.now(), this.keyring));
+        .execute((trx) => appendAudit(trx, this.dialect, failure, failure.actor ?? { kind: null, name: null }, entry, this.now(), this.keyring));
       logAudit(this.log, record);
     } catch (err) {
       this.log.error({ err }, 'could not record a failed authentication in the audit trail');
