@@ -11,7 +11,9 @@ import { DomainError } from './errors.js';
  * Administrators are the operators: quotas contain everyone else. Only what is live counts
  * (revoked tokens, ended or expired sessions, deleted objects do not), so freeing a slot is
  * revoking or deleting one. The defaults are far above what a real installation uses; they
- * bound what one careless script or one abusive account can pile up.
+ * bound what one careless script or one abusive account can pile up. (A person works in a
+ * few dozen namespaces with a handful of tokens and sessions; a busy namespace holds a few
+ * dozen CI tokens and credentials.)
  */
 export const QUOTAS = {
   namespacesPerUser: {
@@ -38,7 +40,8 @@ export const QUOTAS = {
     owner: 'user',
     what: 'live sessions',
     remedy: 'log out of one',
-    count: (db, userId, now) => liveSessions(db, userId, now),
+    count: (db, userId, now) =>
+      db.selectFrom('tokens').where('kind', '=', 'SESSION').where('user_id', '=', userId).where('revoked_at', 'is', null).where('expires_at', '>', now),
   },
   apiTokensPerNamespace: {
     setting: 'SCOPEGATE_QUOTA_API_TOKENS_PER_NAMESPACE',
@@ -91,9 +94,6 @@ export type QuotaSetting = (typeof QUOTAS)[QuotaName]['setting'];
 
 const OWNER_TABLE = { user: 'users', namespace: 'namespaces', credential: 'credentials' } as const;
 
-const liveSessions = (db: Executor, userId: string, now: string) =>
-  db.selectFrom('tokens').where('kind', '=', 'SESSION').where('user_id', '=', userId).where('revoked_at', 'is', null).where('expires_at', '>', now);
-
 /** Administrators are not limited; neither by quotas nor by the mutation limit. */
 export const unlimited = (p: Principal | null): boolean => p !== null && adminRole(p) !== null;
 
@@ -121,7 +121,7 @@ async function lockOwner(ctx: Context, trx: Executor, quota: QuotaName, ownerId:
 /**
  * Refuses one more object over the quota with QUOTA_EXCEEDED, naming the limit and its
  * setting. Runs inside the mutation's transaction, before the insert: the count and the insert
- * commit together. `whose` names the owner for the message: 'namespace "acme"', 'you'.
+ * commit together. `owner.name` names it in the message: 'namespace "acme"', 'user "bob"'.
  */
 export async function withinQuota(ctx: Context, trx: Executor, quota: QuotaName, owner: { id: string; name: string }): Promise<void> {
   if (unlimited(ctx.principal)) return;
@@ -146,7 +146,7 @@ export async function endOldestSessions(ctx: Context, trx: Executor, user: { id:
   if (user.isAdmin) return [];
   await lockOwner(ctx, trx, 'sessionsPerUser', user.id);
   const now = ctx.app.now().toISOString();
-  const live = await liveSessions(trx, user.id, now).select('id').orderBy('created_at').orderBy('id').execute();
+  const live = await QUOTAS.sessionsPerUser.count(trx, user.id, now).select('id').orderBy('created_at').orderBy('id').execute();
   const ended = live.slice(0, Math.max(0, live.length - quotaLimit(ctx.app.config, 'sessionsPerUser') + 1)).map((s) => s.id);
   if (ended.length) await trx.updateTable('tokens').set({ revoked_at: now, updated_at: now }).where('id', 'in', ended).execute();
   return ended;
