@@ -38,6 +38,8 @@ export interface NamespacesTable {
   name: string;
   display_name: string | null;
   description: string | null;
+  /** The user who created it (quotas count these); null when that is unknown. */
+  created_by: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { QUOTAS, type QuotaSetting } from './domain/quotas.js';
 import { parseAllowList } from './outbound/policy.js';
 import { GITHUB_DEFAULT_URL, GITLAB_DEFAULT_URL } from './providers/git.js';
 import { HETZNER_DEFAULT_URL } from './providers/hetzner.js';
@@ -11,6 +12,14 @@ const httpUrl = (name: string) =>
 
 const flag = (name: string) =>
   z.enum(['true', 'false'], { error: `${name} must be true or false` }).default('false').transform((v) => v === 'true');
+
+const quotaLimit = (name: string, fallback: number) => positiveInt(name).max(1_000_000, `${name} must be at most 1000000`).default(fallback);
+
+/** One variable per quota, from the quota table (src/domain/quotas.ts). */
+const quotaSettings = Object.fromEntries(Object.values(QUOTAS).map((q) => [q.setting, quotaLimit(q.setting, q.default)])) as Record<
+  QuotaSetting,
+  ReturnType<typeof quotaLimit>
+>;
 
 const envSchema = z.object({
   PORT: z.coerce.number({ error: 'PORT must be a port number' }).int().min(0).max(65535, 'PORT must be 0-65535').default(4000),
@@ -35,6 +44,15 @@ const envSchema = z.object({
   SCOPEGATE_REDIS_URL: z.string().optional(),
   // The whole request (headers and body) must arrive within this; a slower client gets 408.
   SCOPEGATE_REQUEST_TIMEOUT_SECONDS: positiveInt('SCOPEGATE_REQUEST_TIMEOUT_SECONDS').max(600).default(30),
+  // Mutation fields per window for each user (all their sessions and tokens) and each API token; 0 turns it off.
+  SCOPEGATE_MUTATION_LIMIT: z.coerce
+    .number({ error: 'SCOPEGATE_MUTATION_LIMIT must be a whole number' })
+    .int('SCOPEGATE_MUTATION_LIMIT must be a whole number')
+    .min(0, 'SCOPEGATE_MUTATION_LIMIT must be 0 (off) or more')
+    .max(1_000_000, 'SCOPEGATE_MUTATION_LIMIT must be at most 1000000')
+    .default(100),
+  SCOPEGATE_MUTATION_WINDOW_SECONDS: positiveInt('SCOPEGATE_MUTATION_WINDOW_SECONDS').max(3600).default(10),
+  ...quotaSettings,
   SCOPEGATE_PROVIDER_TIMEOUT_MS: positiveInt('SCOPEGATE_PROVIDER_TIMEOUT_MS').max(60_000).default(5000),
   SCOPEGATE_HETZNER_API_URL: httpUrl('SCOPEGATE_HETZNER_API_URL').default(HETZNER_DEFAULT_URL),
   SCOPEGATE_OVH_API_URL: httpUrl('SCOPEGATE_OVH_API_URL').optional(),

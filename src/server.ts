@@ -20,6 +20,7 @@ import { bootstrapAdmin } from './domain/users.js';
 import { invalidToken, useAnonymousGate } from './http/auth-gate.js';
 import { readBody, refuseTooLarge, sendError, sendResponse } from './http/body.js';
 import { useDenialAudit } from './http/denials.js';
+import { useMutationLimit } from './http/mutation-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { migrateToLatest, openDatabase, ping } from './store/db.js';
@@ -132,6 +133,7 @@ function createGraphQLHandler(app: App) {
         maxDirectives: { n: 20 },
       }),
       useAnonymousGate(),
+      useMutationLimit(app),
       useDenialAudit(),
     ],
     context: async ({ request, requestId, req }): Promise<Context> => {

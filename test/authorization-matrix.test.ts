@@ -425,7 +425,9 @@ const principals = matrixPrincipals();
 let counter = 0;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // Every mutation for every principal, three of them one user's tokens sharing one budget:
+  // about a hundred mutations a user within seconds, past the default mutation limit on a fast machine.
+  server = await startTestServer({ SCOPEGATE_MUTATION_LIMIT: '1000' });
   admin = server.adminToken;
   s = steps(server);
   await provisionPrincipals(server, principals);

@@ -25,7 +25,8 @@ describe('concurrent mutations', () => {
   let owner: string;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    // Storms of 20 concurrent mutations by one user, one after another: near the default mutation limit on a fast machine.
+    server = await startTestServer({ SCOPEGATE_MUTATION_LIMIT: '1000' });
     act = actions(server);
     await act.createUser('cora');
     owner = await act.login('cora');

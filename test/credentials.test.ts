@@ -122,6 +122,8 @@ describe('credentials', () => {
       SCOPEGATE_HETZNER_API_URL: hetzner.url,
       SCOPEGATE_OVH_API_URL: ovh.url,
       SCOPEGATE_ALLOW_PRIVATE_TARGETS: 'true',
+      // One editor runs well over a hundred mutations within seconds here (the bad-input table).
+      SCOPEGATE_MUTATION_LIMIT: '1000',
     });
     act = actions(server);
     for (const u of ['olivia', 'eddie', 'vera', 'otto']) await act.createUser(u);

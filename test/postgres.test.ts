@@ -1,39 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../src/domain/audit.js';
 import { openDatabase } from '../src/store/db.js';
 import { startFakeHelmRepo } from './fakes/helm-repo.js';
 import { actions } from './helpers/fixtures.js';
+import { createDatabase, dropDatabase } from './helpers/postgres.js';
 import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
 
-const ADMIN_URL = process.env.SCOPEGATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function createDatabase(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    const name = `scopegate_test_${randomBytes(4).toString('hex')}`;
-    await client.query(`create database ${name}`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    return url.toString();
-  } catch {
-    return null;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-async function dropDatabase(url: string) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  await client.query(`drop database if exists ${new URL(url).pathname.slice(1)} with (force)`);
-  await client.end();
-}
-
-const databaseUrl = await createDatabase();
-if (!databaseUrl) console.warn(`postgres.test.ts: no PostgreSQL at ${ADMIN_URL}, skipping the PostgreSQL run`);
+const databaseUrl = await createDatabase('postgres.test.ts');
 
 /** The same migrations, queries and rules on PostgreSQL, end to end over HTTP. */
 describe.skipIf(!databaseUrl)('on PostgreSQL', () => {

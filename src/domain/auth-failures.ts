@@ -3,16 +3,18 @@ import type { RequestMeta } from '../context.js';
 import type { Logger } from '../logger.js';
 import type { DB } from '../store/db.js';
 import type { Keyring } from '../credentials/crypto.js';
-import { appendAudit, logAudit } from './audit.js';
+import { type AuditActor, appendAudit, logAudit } from './audit.js';
 
 export interface AuthFailure {
-  /** auth.failed for a refused bearer token, auth.login for a refused password. */
-  action: 'auth.failed' | 'auth.login';
+  /** auth.failed for a refused bearer token, auth.login for a refused password, mutation.rate_limited for a caller over the mutation limit. */
+  action: 'auth.failed' | 'auth.login' | 'mutation.rate_limited';
   reason: string;
   /** Recognisable part of the token, only when its checksum was valid. */
   hint?: string | null;
   /** The username a failed login named. */
   target?: string | null;
+  /** Who was refused, when they are known (a valid token over a limit): they, not their address, are the source. */
+  actor?: AuditActor;
 }
 
 interface Window {
@@ -29,13 +31,13 @@ const NAMED_TARGETS = 20;
 const MAX_COUNTED_TARGETS = 10_000;
 
 /**
- * Records failed authentications without letting a flood of them flood the trail: the
- * first failure from a source (address + action + reason + target) is written at once, the
- * rest of its one-minute window are counted and written as one folded event when the
- * window closes (or at shutdown). The target (the username a login named, the hint of a
- * well-formed token) is part of the key, so a decoy cannot hide the account under attack;
- * past 20 targets per address and window, one event per address counts the distinct rest,
- * so a flood of random names stays a few events.
+ * Records failed authentications (and other refusals of a whole request) without letting a
+ * flood of them flood the trail: the first failure from a source (actor or else address, +
+ * action + reason + target) is written at once, the rest of its one-minute window are
+ * counted and written as one folded event when the window closes (or at shutdown). The
+ * target (the username a login named, the hint of a well-formed token) is part of the key,
+ * so a decoy cannot hide the account under attack; past 20 targets per source and window,
+ * one event counts the distinct rest, so a flood of random names stays a few events.
  */
 export class AuthFailureRecorder {
   private readonly windows: LRUCache<string, Window>;
@@ -68,7 +70,7 @@ export class AuthFailureRecorder {
   private targetOf(meta: RequestMeta, failure: AuthFailure): { target: string | null; unnamed: boolean } {
     const target = failure.target ?? failure.hint ?? null;
     if (target === null) return { target, unnamed: false };
-    const source = JSON.stringify([meta.ipAddress, failure.action]);
+    const source = JSON.stringify([failure.actor?.name ?? meta.ipAddress, failure.action]);
     const named = this.named.get(source) ?? new Set<string>();
     this.named.set(source, named, { noUpdateTTL: named.size > 0 });
     if (named.has(target) || named.size < NAMED_TARGETS) {
@@ -80,7 +82,7 @@ export class AuthFailureRecorder {
 
   async record(meta: RequestMeta, failure: AuthFailure): Promise<void> {
     const { target, unnamed } = this.targetOf(meta, failure);
-    const key = JSON.stringify([meta.ipAddress, failure.action, failure.reason, unnamed ? '*' : target]);
+    const key = JSON.stringify([failure.actor?.name ?? meta.ipAddress, failure.action, failure.reason, unnamed ? '*' : target]);
     const window = this.windows.get(key, { updateAgeOnGet: false });
     const subject = failure.target ?? failure.hint ?? '';
     if (window) {
@@ -115,7 +117,7 @@ export class AuthFailureRecorder {
     try {
       const record = await this.db
         .transaction()
-        .execute((trx) => appendAudit(trx, this.dialect, failure, { kind: null, name: null }, entry, this.now(), this.keyring));
+        .execute((trx) => appendAudit(trx, this.dialect, failure, failure.actor ?? { kind: null, name: null }, entry, this.now(), this.keyring));
       logAudit(this.log, record);
     } catch (err) {
       this.log.error({ err }, 'could not record a failed authentication in the audit trail');

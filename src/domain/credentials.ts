@@ -6,13 +6,14 @@ import { decryptSecret, encryptSecret, SecretDecryptionError } from '../credenti
 import { checkWithProvider, credentialFields, destinationRefusal, providerOptions } from '../credentials/kinds.js';
 import { generateEd25519, InvalidSshKeyError, parsePublicKey } from '../credentials/ssh.js';
 import { isUserPrincipal, type MutationName } from '../policy.js';
-import { validateRegistry } from '../providers/registry.js';
+import { type RegistryLogin, validateRegistry } from '../providers/registry.js';
 import { ProviderInputError, type ValidationResult } from '../providers/types.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
 import { forgetDestinations, knownDestinations, rememberDestinations } from '../store/destinations.js';
 import type { NamespaceRow } from '../store/loaders.js';
 import { badInput, conflict, DomainError, notFound } from './errors.js';
 import { attempt, mutate } from './mutation.js';
+import { withinQuota } from './quotas.js';
 import { namespaceNamed } from './namespaces.js';
 import { descriptionSchema, nameSchema, parseInput } from './validation.js';
 
@@ -68,14 +69,44 @@ async function check(
   if (type !== 'REGISTRY') return checkWithProvider(ctx.app.config, ctx.log, type, pub, sec);
   const registries = credentialId ? await registriesUsing(ctx.app.db, credentialId) : [];
   if (!registries.length) return null;
+  return checkRegistries(ctx, registries, { username: pub.username, password: sec.password });
+}
+
+/** Registry checks of one credential that run at once: enough to overlap slow registries, few enough to be polite. */
+const REGISTRY_CHECKS_AT_ONCE = 4;
+
+/**
+ * Checks a credential through its registries, a few at a time, under one deadline for all of
+ * them (SCOPEGATE_PROVIDER_TIMEOUT_MS): a check under way when it passes is cut off
+ * (UNREACHABLE), and those not yet started stay unchecked, named in the message. Every check
+ * that ran reports where the secret went. Any "no" makes the credential INVALID; otherwise any
+ * registry without an answer leaves it UNREACHABLE (no verdict).
+ */
+async function checkRegistries(ctx: Context, registries: RegistriesTable[], login: RegistryLogin): Promise<ValidationResult> {
   const opts = providerOptions(ctx.app.config, ctx.log);
-  const sentTo = new Set<string>();
-  for (const registry of registries) {
-    const result = await validateRegistry(registry.url, { username: pub.username, password: sec.password }, opts);
-    for (const host of result.sentTo) sentTo.add(host);
-    if (result.status !== 'VALID') return { ...result, message: `registry "${registry.name}": ${result.message}`, sentTo: [...sentTo] };
+  const deadline = AbortSignal.timeout(opts.timeoutMs);
+  const results: (ValidationResult | undefined)[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < registries.length && !deadline.aborted; i = next++) {
+      results[i] = await validateRegistry(registries[i].url, login, { ...opts, deadline });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(REGISTRY_CHECKS_AT_ONCE, registries.length) }, worker));
+
+  const sentTo = [...new Set(results.flatMap((r) => r?.sentTo ?? []))];
+  const names = (pick: (r: ValidationResult | undefined) => boolean) => registries.filter((_, i) => pick(results[i])).map((r) => r.name);
+  const accepted = names((r) => r?.status === 'VALID');
+  if (accepted.length === registries.length) return { status: 'VALID', message: `accepted by ${accepted.join(', ')}`, sentTo };
+  const problems = registries.flatMap((r, i) => (results[i] && results[i].status !== 'VALID' ? [`registry "${r.name}": ${results[i].message}`] : []));
+  const unchecked = names((r) => r === undefined);
+  if (unchecked.length) {
+    problems.push(`not checked, the ${opts.timeoutMs} ms deadline (SCOPEGATE_PROVIDER_TIMEOUT_MS) passed first: ${unchecked.map((n) => `"${n}"`).join(', ')}`);
   }
-  return { status: 'VALID', message: `accepted by ${registries.map((r) => r.name).join(', ')}`, sentTo: [...sentTo] };
+  if (accepted.length) problems.push(`accepted by ${accepted.join(', ')}`);
+  const message = problems.join('; ');
+  const invalid = results.find((r) => r?.status === 'INVALID');
+  return invalid?.status === 'INVALID' ? { status: 'INVALID', httpStatus: invalid.httpStatus, message, sentTo } : { status: 'UNREACHABLE', message, sentTo };
 }
 
 /**
@@ -150,6 +181,7 @@ async function insertCredential(
   fields: { name: string; description?: string | null; type: CredentialTypeName; pub: Record<string, unknown>; sec: Record<string, string> },
   validation: ReturnType<typeof validationColumns>,
 ): Promise<CredentialRow> {
+  await withinQuota(ctx, trx, 'credentialsPerNamespace', { id: ns.id, name: `namespace "${ns.name}"` });
   const now = ctx.app.now().toISOString();
   const id = randomUUID();
   const p = ctx.principal!;
@@ -185,6 +217,8 @@ export async function createCredential(ctx: Context, type: Exclude<CredentialTyp
     const pub = parseInput(spec.public, pick(input, Object.keys(spec.public.shape)));
     const sec = parseInput(spec.secret, pick(input, Object.keys(spec.secret.shape))) as Record<string, string>;
     refuseDestination(ctx, type, pub);
+    // Early, so that nothing is sent to a provider for a credential that cannot be stored (checked again on insert).
+    await withinQuota(ctx, ctx.app.db, 'credentialsPerNamespace', { id: ns.id, name: `namespace "${ns.name}"` });
     const checked = !input.skipValidation;
     const result = checked ? await check(ctx, type, pub, sec).catch((err) => inputError('input', err)) : null;
     // The secret came with the request: where it went is recorded, but nothing stored left.

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'PROVIDER_UNREACHABLE'
   | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED'
   | 'INTERNAL_SERVER_ERROR';
 
 /** The longest message an error carries: a caller's input (up to the 2 MB body) is never echoed whole. */

@@ -6,6 +6,7 @@ import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { NamespaceRow } from '../store/loaders.js';
 import { conflict, forbidden, notFound, shown } from './errors.js';
 import { mutate } from './mutation.js';
+import { withinQuota } from './quotas.js';
 import { userNamed } from './users.js';
 import { descriptionSchema, displayNameSchema, nameSchema, parseInput, usernameSchema } from './validation.js';
 
@@ -34,12 +35,14 @@ export async function createNamespace(ctx: Context, input: NamespaceInput): Prom
   const id = randomUUID();
   return mutate(ctx, { operation: 'createNamespace', namespace: { id, name: input.name }, target: `namespaces/${input.name}` }, async ({ trx }) => {
     const fields = parseInput(namespaceFields, input);
+    await withinQuota(ctx, trx, 'namespacesPerUser', { id: p.userId, name: `user "${p.username}"` });
     const now = ctx.app.now().toISOString();
     const row: NamespaceRow = {
       id,
       name: fields.name,
       display_name: fields.displayName ?? null,
       description: fields.description ?? null,
+      created_by: p.userId,
       created_at: now,
       updated_at: now,
     };

@@ -9,6 +9,7 @@ import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { NamespaceRow } from '../store/loaders.js';
 import { badInput, conflict, notFound } from './errors.js';
 import { mutate } from './mutation.js';
+import { withinQuota } from './quotas.js';
 import { namespaceNamed } from './namespaces.js';
 import { nameSchema, parseInput } from './validation.js';
 
@@ -26,11 +27,16 @@ function parseUrl(ctx: Context, url: string) {
   }
 }
 
-/** A registry authenticates with a REGISTRY credential of its own namespace, named here. */
-async function registryCredentialId(trx: Executor, ns: NamespaceRow, name: string): Promise<string> {
+/**
+ * A registry authenticates with a REGISTRY credential of its own namespace, named here; one
+ * more registry for it must fit its quota (`current`: the registry's credential now, which
+ * keeps its place).
+ */
+async function registryCredentialId(ctx: Context, trx: Executor, ns: NamespaceRow, name: string, current: string | null = null): Promise<string> {
   const row = await trx.selectFrom('credentials').select(['id', 'type']).where('namespace_id', '=', ns.id).where('name', '=', name).executeTakeFirst();
   if (!row) throw badInput('input.credential', `no credential named "${name}" in namespace "${ns.name}"`);
   if (row.type !== 'REGISTRY') throw badInput('input.credential', `"${name}" is a ${row.type} credential; a registry authenticates with a REGISTRY credential`);
+  if (row.id !== current) await withinQuota(ctx, trx, 'registriesPerCredential', { id: row.id, name: `credential "${name}"` });
   return row.id;
 }
 
@@ -46,6 +52,7 @@ export async function createRegistry(ctx: Context, input: { namespace: string; n
   return mutate(ctx, scope, async ({ trx, note }) => {
     const { name } = parseInput(z.object({ name: nameSchema }), input);
     const url = parseUrl(ctx, input.url);
+    await withinQuota(ctx, trx, 'registriesPerNamespace', { id: ns.id, name: `namespace "${ns.name}"` });
     const now = ctx.app.now().toISOString();
     const row: RegistryRow = {
       id: randomUUID(),
@@ -53,7 +60,7 @@ export async function createRegistry(ctx: Context, input: { namespace: string; n
       name,
       url: url.url,
       kind: url.kind,
-      credential_id: input.credential ? await registryCredentialId(trx, ns, input.credential) : null,
+      credential_id: input.credential ? await registryCredentialId(ctx, trx, ns, input.credential) : null,
       created_at: now,
       updated_at: now,
     };
@@ -82,7 +89,7 @@ export async function updateRegistry(
       const url = parseUrl(ctx, input.url);
       Object.assign(patch, { url: url.url, kind: url.kind });
     }
-    if (input.credential != null) patch.credential_id = await registryCredentialId(trx, ns, input.credential);
+    if (input.credential != null) patch.credential_id = await registryCredentialId(ctx, trx, ns, input.credential, current.credential_id);
     if (input.clearCredential) patch.credential_id = null;
     note({ changed: Object.keys(patch).map((k) => (k === 'credential_id' ? 'credential' : k)) });
     const updated = { ...current, ...patch, updated_at: ctx.app.now().toISOString() };

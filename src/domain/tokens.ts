@@ -9,6 +9,7 @@ import { DAY_MS, latestExpiry, resolveExpiry, secretIssuedAt } from './expiry.js
 import { actorOf, appendAudit, type AuditRecord, logAudit, startupMeta } from './audit.js';
 import { mutate } from './mutation.js';
 import { newToken } from './new-token.js';
+import { type QuotaName, withinQuota } from './quotas.js';
 import { namespaceNamed } from './namespaces.js';
 import { descriptionSchema, nameSchema, parseInput } from './validation.js';
 import { z } from 'zod';
@@ -27,6 +28,11 @@ const auditScope = (owner: TokenOwner, verb: 'create' | 'update' | 'regenerate' 
   namespace: owner.kind === 'API' ? owner.namespace : null,
   target: resourceName(owner, name),
 });
+
+const tokenQuota = (owner: TokenOwner): [QuotaName, { id: string; name: string }] =>
+  owner.kind === 'API'
+    ? ['apiTokensPerNamespace', { id: owner.namespace.id, name: `namespace "${owner.namespace.name}"` }]
+    : ['personalTokensPerUser', { id: owner.userId, name: `user "${owner.username}"` }];
 
 const MAX_GRACE_SECONDS = 86_400;
 
@@ -125,6 +131,7 @@ async function issue(ctx: Context, owner: TokenOwner, input: NewToken): Promise<
     });
     // A new token's admin flag counts as asked, whatever its user is.
     assertWithinCaller(ctx, caller, { produced: { ...widthOf(owner, token), admin: Boolean(token.admin) } });
+    await withinQuota(ctx, trx, ...tokenQuota(owner));
     try {
       await trx.insertInto('tokens').values(token).execute();
     } catch (err) {

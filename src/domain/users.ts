@@ -11,6 +11,7 @@ import { badInput, conflict, DomainError, forbidden, notFound, shown } from './e
 import { latestExpiry } from './expiry.js';
 import { attempt, mutate } from './mutation.js';
 import { newToken } from './new-token.js';
+import { endOldestSessions } from './quotas.js';
 import { displayNameSchema, parseInput, passwordSchema, usernameSchema } from './validation.js';
 
 const userTarget = (username: string) => `users/${username}`;
@@ -190,12 +191,15 @@ export async function login(ctx: Context, input: { username: string; password: s
   const now = app.now();
   const expiresAt = new Date(now.getTime() + app.config.SCOPEGATE_SESSION_TTL_HOURS * 3_600_000).toISOString();
   const { row: session, secret } = newToken('SESSION', now, { user_id: user.id, created_by: user.id, expires_at: expiresAt });
-  const record = await app.db.transaction().execute(async (trx) => {
+  const { record, ended } = await app.db.transaction().execute(async (trx) => {
+    const ended = await endOldestSessions(ctx, trx, { id: user.id, isAdmin: Boolean(user.is_admin) });
     await trx.insertInto('tokens').values(session).execute();
     const actor = { kind: 'USER_SESSION' as const, name: `user:${user.username}` };
-    const entry = { action: auditActionOf('login'), target: scope.target, outcome: 'SUCCESS' as const, details: { hint: session.secret_hint } };
-    return appendAudit(trx, app.dialect, ctx, actor, entry, now, app.keyring);
+    const details = { hint: session.secret_hint, ...(ended.length ? { endedSessions: ended.length } : {}) };
+    const entry = { action: auditActionOf('login'), target: scope.target, outcome: 'SUCCESS' as const, details };
+    return { record: await appendAudit(trx, app.dialect, ctx, actor, entry, now, app.keyring), ended };
   });
+  for (const id of ended) app.verifier.invalidateToken(id);
   logAudit(ctx.log, record);
   const principal: Principal = { kind: 'USER_SESSION', tokenId: session.id, userId: user.id, username: user.username, isAdmin: Boolean(user.is_admin), expiresAt };
   return { token: secret, expiresAt, user, principal };

@@ -30,6 +30,8 @@ export interface SessionOptions {
   policy: OutboundPolicy;
   /** One deadline for everything the session does. */
   timeoutMs: number;
+  /** A deadline shared with other sessions (that timeoutMs started): used instead of one of its own. */
+  deadline?: AbortSignal;
   /** Who is asked, in messages: "the Hetzner Cloud API". */
   service: string;
   userAgent?: string;
@@ -61,7 +63,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export function openSession(opts: SessionOptions): OutboundSession {
   const { policy, timeoutMs, log } = opts;
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = opts.deadline ?? AbortSignal.timeout(timeoutMs);
   const connectChecked = buildConnector({ timeout: timeoutMs });
   // Origins a socket was opened to: a request that carried secrets there may have delivered them.
   const connected = new Set<string>();

@@ -17,6 +17,8 @@ export type ValidationResult = Verdict & { sentTo: string[] };
 export interface ProviderOptions {
   /** Upper bound for the whole check, all requests included. */
   timeoutMs: number;
+  /** Instead, a deadline shared with other checks, started with timeoutMs (a credential's registries). */
+  deadline?: AbortSignal;
   /** Where requests may go (SCOPEGATE_ALLOW_PRIVATE_TARGETS, SCOPEGATE_OUTBOUND_ALLOW). */
   policy: OutboundPolicy;
   userAgent?: string;
