@@ -20,6 +20,7 @@ import { bootstrapAdmin } from './domain/users.js';
 import { invalidToken, useAnonymousGate } from './http/auth-gate.js';
 import { readBody, refuseTooLarge, sendError, sendResponse } from './http/body.js';
 import { useDenialAudit } from './http/denials.js';
+import { MAX_ERROR_MESSAGE, useRequestBounds } from './http/request-bounds.js';
 import { useMutationLimit } from './http/mutation-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
@@ -81,6 +82,21 @@ function wellFormed(req: IncomingMessage): boolean {
   return URL.canParse(`http://${host ?? 'localhost'}${req.url}`);
 }
 
+/** A GET's `variables` and `extensions` are JSON, or Yoga's parse of them fails as a 500. */
+function jsonParams(url: string): boolean {
+  const params = new URL(url, 'http://localhost').searchParams;
+  return ['variables', 'extensions'].every((name) => {
+    const value = params.get(name);
+    if (value === null) return true;
+    try {
+      JSON.parse(value);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Runs one shutdown step, but waits for it no later than `deadline`; a failure is logged, not thrown. */
 async function settle(log: Logger, step: string, deadline: number, run: () => Promise<unknown>): Promise<void> {
   const timer = new AbortController();
@@ -92,6 +108,19 @@ async function settle(log: Logger, step: string, deadline: number, run: () => Pr
   } finally {
     timer.abort();
   }
+}
+
+/**
+ * An error as sent: its message cut, and no parser message in `extensions.originalError`
+ * (Yoga's, for a body that is not JSON, quotes the body: passwords included; Yoga reads the
+ * field's presence to choose the status, so its name stays). Changed in place: a new error
+ * object would lose what Yoga and the executor attached to this one.
+ */
+function bounded(error: GraphQLError): GraphQLError {
+  if (error.message.length > MAX_ERROR_MESSAGE) error.message = `${error.message.slice(0, MAX_ERROR_MESSAGE)}…`;
+  const extensions = error.extensions as Record<string, { name?: string } | undefined>;
+  if (extensions.originalError) extensions.originalError = { name: extensions.originalError.name };
+  return error;
 }
 
 function clientIp(req: IncomingMessage): string | null {
@@ -116,7 +145,7 @@ function createGraphQLHandler(app: App) {
         // GraphQL errors we raise on purpose (DomainError, 401s, validation) reach the client as they are.
         // (By name, as Yoga does: graphql's ESM and CJS builds can both be loaded.)
         const original = isGraphQLError(error) ? error.originalError : error;
-        if (isGraphQLError(error) && (!original || isGraphQLError(original))) return error;
+        if (isGraphQLError(error) && (!original || isGraphQLError(original))) return bounded(error);
         app.log.error({ err: original ?? error }, 'internal error');
         return new GraphQLError('Internal server error (see the server log for this request id)', {
           extensions: { code: 'INTERNAL_SERVER_ERROR' },
@@ -132,6 +161,7 @@ function createGraphQLHandler(app: App) {
         costLimit: { maxCost: 100_000 },
         maxDirectives: { n: 20 },
       }),
+      useRequestBounds(),
       useAnonymousGate(),
       useMutationLimit(app),
       useDenialAudit(),
@@ -231,6 +261,7 @@ export async function startScopegate(config: Config, options: StartOptions = {})
       log.info({ requestId, method: req.method, path, ...outcome, ms: Date.now() - started }, 'request');
     });
     if (!wellFormed(req)) return sendError(res, 400, 'BAD_REQUEST', 'malformed request target or Host header');
+    if (req.method === 'GET' && !jsonParams(req.url!)) return sendError(res, 400, 'BAD_REQUEST', 'variables and extensions in the query string must be JSON');
     let body: Buffer | null | undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       try {
