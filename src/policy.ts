@@ -174,10 +174,20 @@ export function widerThan(subject: Width, caller: Width, who: string, { lifetime
   if (subject.admin && !caller.admin) {
     return { reason: 'only administrators (acting with administrator rights) may create or manage admin personal access tokens' };
   }
-  if (lifetime && caller.expiresAt && (subject.expiresAt === null || subject.expiresAt > caller.expiresAt)) {
+  if (lifetime && caller.expiresAt && (subject.expiresAt === null || Date.parse(subject.expiresAt) > Date.parse(caller.expiresAt))) {
     return { reason: `${who} expires at ${caller.expiresAt}: the tokens it creates or manages must expire no later` };
   }
   return null;
+}
+
+/**
+ * Users and memberships do not expire, so a token that does may not create or widen one
+ * (a new user, admin rights, a member's role, someone else's password): what it made would
+ * outlive it. The reason, or null for a session or a token without an expiry.
+ */
+export function outlivedBy(p: Principal): string | null {
+  if (p.kind === 'USER_SESSION' || p.expiresAt === null) return null;
+  return `the token making this request expires at ${p.expiresAt}: it cannot create or widen a user or a membership, which would outlive it`;
 }
 
 /**
@@ -190,7 +200,9 @@ export function passwordRule(p: Principal, username: string): { allowed: true; o
     return { allowed: false, reason: 'passwords are set in a session, or with an administrator token without a maxRole cap' };
   }
   if (p.username === username) return { allowed: true, own: true };
-  return isUncappedAdmin(p) ? { allowed: true, own: false } : { allowed: false, reason: "only administrators may set another user's password" };
+  if (!isUncappedAdmin(p)) return { allowed: false, reason: "only administrators may set another user's password" };
+  const outlived = outlivedBy(p);
+  return outlived ? { allowed: false, reason: outlived } : { allowed: true, own: false };
 }
 
 /** How the audit trail and logs name a principal: user:alice, user:alice/tokens/laptop, namespaces/default/apitokens/ci. */

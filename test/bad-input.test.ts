@@ -221,7 +221,7 @@ describe('bad input is refused clearly, naming the field', () => {
       expectNoInternalError(res);
       expect(codeOf(res)).toBe('GRAPHQL_VALIDATION_FAILED');
       expect(res.errors![0].message).toBe(
-        'Expected value of type "DateTime", found "tomorrow"; DateTime must be an ISO-8601 instant with a time zone, e.g. 2026-01-01T00:00:00Z',
+        'Expected value of type "DateTime", found "tomorrow"; DateTime must be an ISO-8601 instant with a time zone between 1970 and 9999, e.g. 2026-01-01T00:00:00Z',
       );
       const { line, column } = (res.errors![0] as any).locations[0];
       expect(query.split('\n')[line - 1].slice(column - 1)).toMatch(/^"tomorrow"/);

@@ -200,3 +200,67 @@ describe('the login throttle', () => {
     expect(codeOf(await loginFrom('127.0.0.5', 'lockme', PASSWORD))).toBeUndefined();
   });
 });
+
+describe('a token cannot outlive itself by another way', () => {
+  const inOneDay = () => new Date(Date.now() + 86_400_000).toISOString();
+  let shortAdmin: string;
+  let shortOwner: string;
+  beforeAll(async () => {
+    shortAdmin = await a.createPersonalToken(server.adminToken, { name: 'one-day-admin', maxRole: 'OWNER', admin: true, expiresAt: inOneDay() });
+    await a.createNamespace(server.adminToken, 'lifetimes');
+    shortOwner = await a.createApiToken(server.adminToken, { namespace: 'lifetimes', name: 'one-day-owner', role: 'OWNER', expiresAt: inOneDay() });
+    await a.createUser('eve');
+  });
+
+  it('a time zone offset does not carry an expiry past year 9999 (where it would sort before today)', async () => {
+    const res = await server.gql(
+      'mutation($at: DateTime!) { createPersonalAccessToken(input: { name: "far-future", admin: true, expiresAt: $at }) { secret } }',
+      { at: '9999-12-31T23:59:00-23:59' },
+      shortAdmin,
+    );
+    expect(codeOf(res)).toBe('BAD_USER_INPUT');
+    expect(res.errors![0].message).toMatch(/between 1970 and 9999/);
+    const latest = await server.gql('mutation { createPersonalAccessToken(input: { name: "far-future", expiresAt: "9999-12-31T00:00:00Z" }) { secret } }', {}, shortAdmin);
+    expect(codeOf(latest)).toBe('FORBIDDEN');
+  });
+
+  it('an old secret in its grace period acts only until the grace ends', async () => {
+    const old = await a.createApiToken(server.adminToken, { namespace: 'lifetimes', name: 'in-grace', role: 'OWNER' });
+    await server.ok('mutation { regenerateApiToken(input: { namespace: "lifetimes", name: "in-grace", gracePeriodSeconds: 600 }) { secret } }', {}, server.adminToken);
+    expect((await a.whoami(old)).status).toBe(200);
+    const mint = await server.gql('mutation { createApiToken(input: { namespace: "lifetimes", name: "forever", role: OWNER }) { secret } }', {}, old);
+    expect(codeOf(mint)).toBe('FORBIDDEN');
+    const again = await server.gql('mutation { regenerateApiToken(input: { namespace: "lifetimes", name: "in-grace" }) { secret } }', {}, old);
+    expect(codeOf(again)).toBe('FORBIDDEN');
+  });
+
+  it.each([
+    ['make a member', () => shortOwner, 'mutation { setMemberRole(input: { namespace: "lifetimes", username: "eve", role: OWNER }) { role } }'],
+    ['create a user', () => shortAdmin, 'mutation { createUser(input: { username: "alt", password: "a-long-password-1", isAdmin: true }) { id } }'],
+    ['promote a user', () => shortAdmin, 'mutation { updateUser(input: { username: "eve", isAdmin: true }) { isAdmin } }'],
+    ["set someone else's password", () => shortAdmin, 'mutation { setPassword(input: { username: "eve", newPassword: "a-brand-new-password-2" }) }'],
+  ])('an expiring token cannot %s, which would outlive it', async (_label, token, query) => {
+    const res = await server.gql(query, {}, token());
+    expect(res.errors![0]).toMatchObject({ extensions: { code: 'FORBIDDEN' }, message: expect.stringMatching(/expires at .*would outlive it/) });
+  });
+
+  it('it may still narrow: demote or disable', async () => {
+    await a.createUser('temp', PASSWORD, true);
+    await server.ok('mutation { updateUser(input: { username: "temp", isAdmin: false, disabled: true }) { disabled } }', {}, shortAdmin);
+  });
+});
+
+describe('what the trail records of a name is a name', () => {
+  it('a token or password typed as a username is not stored as the audit target', async () => {
+    const secret = await a.createPersonalToken(server.adminToken, { name: 'pasted' });
+    await server.gql('mutation($u: String!) { createUser(input: { username: $u, password: "a-long-password-1" }) { id } }', { u: secret }, server.adminToken);
+    await login('CorrectHorseBatteryStaple-typed-as-username', PASSWORD);
+    await login('lowercase-password-not-a-user', PASSWORD);
+    const { readFileSync } = await import('node:fs');
+    const file = readFileSync(server.dbFile).toString('latin1') + (await import('node:fs')).readFileSync(`${server.dbFile}-wal`).toString('latin1');
+    for (const typed of [secret, 'CorrectHorseBatteryStaple-typed-as-username', 'lowercase-password-not-a-user']) {
+      expect(file).not.toContain(typed);
+      expect(server.logs.join('')).not.toContain(typed);
+    }
+  });
+});

@@ -113,15 +113,18 @@ export class TokenVerifier {
     }
     if (row.disabled) throw new InvalidTokenError(`user ${row.username} is disabled`, hint);
 
+    // A secret in its grace period acts only until the grace ends: that is its lifetime, for the
+    // rule that a token makes nothing that outlives it too.
+    const expiresAt = validUntil === null ? null : new Date(validUntil).toISOString();
     const principal: Principal =
       row.kind === 'API'
-        ? { kind: 'API_TOKEN', tokenId: row.id, tokenName: row.name!, namespaceId: row.namespace_id!, namespaceName: row.namespace_name!, role: row.role as Role, expiresAt: row.expires_at }
+        ? { kind: 'API_TOKEN', tokenId: row.id, tokenName: row.name!, namespaceId: row.namespace_id!, namespaceName: row.namespace_name!, role: row.role as Role, expiresAt }
         : row.kind === 'PERSONAL'
           ? {
               kind: 'PERSONAL_ACCESS_TOKEN', tokenId: row.id, tokenName: row.name!, userId: row.user_id!, username: row.username!,
-              isAdmin: Boolean(row.is_admin && row.admin), maxRole: row.role as Role, expiresAt: row.expires_at,
+              isAdmin: Boolean(row.is_admin && row.admin), maxRole: row.role as Role, expiresAt,
             }
-          : { kind: 'USER_SESSION', tokenId: row.id, userId: row.user_id!, username: row.username!, isAdmin: Boolean(row.is_admin), expiresAt: row.expires_at };
+          : { kind: 'USER_SESSION', tokenId: row.id, userId: row.user_id!, username: row.username!, isAdmin: Boolean(row.is_admin), expiresAt };
     const entry: CacheEntry = { principal, userId: row.user_id, validUntil };
     this.cache.set(hash, entry);
     return entry;

@@ -5,6 +5,7 @@ import type { Keyring } from '../credentials/crypto.js';
 import type { Logger } from '../logger.js';
 import { principalName, type Principal, type PrincipalKind } from '../policy.js';
 import type { Executor } from '../store/db.js';
+import { recordedName } from './validation.js';
 import { GENESIS_HASH } from '../../db/migrations/001_foundation.js';
 
 export type AuditOutcome = 'SUCCESS' | 'DENIED' | 'ERROR';
@@ -114,7 +115,8 @@ export async function appendAudit(
     outcome: entry.outcome,
     actor_kind: actor.kind,
     actor_name: actor.name,
-    namespace: clip(entry.namespace?.name),
+    // The name a refused request named: only if it is one (it could be anything typed there).
+    namespace: entry.namespace ? recordedName(entry.namespace.name) : null,
     namespace_id: entry.namespace?.id ?? null,
     target: clip(entry.target),
     request_id: meta.requestId,

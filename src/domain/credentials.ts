@@ -15,11 +15,11 @@ import { badInput, conflict, DomainError, notFound } from './errors.js';
 import { attempt, mutate } from './mutation.js';
 import { withinQuota } from './quotas.js';
 import { namespaceNamed } from './namespaces.js';
-import { descriptionSchema, nameSchema, parseInput } from './validation.js';
+import { descriptionSchema, nameSchema, parseInput, recordedName } from './validation.js';
 
 export type CredentialRow = CredentialsTable;
 
-export const credentialResourceName = (namespace: string, name: string) => `namespaces/${namespace}/credentials/${name}`;
+export const credentialResourceName = (namespace: string, name: string) => `namespaces/${namespace}/credentials/${recordedName(name)}`;
 
 export const publicFieldsOf = (row: CredentialRow): Record<string, any> => JSON.parse(row.public_fields);
 

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type Context, principalOf } from '../context.js';
-import { isUserPrincipal, type Role } from '../policy.js';
+import { isUserPrincipal, outlivedBy, type Role } from '../policy.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { NamespaceRow } from '../store/loaders.js';
 import { conflict, forbidden, notFound, shown } from './errors.js';
 import { mutate } from './mutation.js';
 import { withinQuota } from './quotas.js';
 import { userNamed } from './users.js';
-import { descriptionSchema, displayNameSchema, nameSchema, parseInput, usernameSchema } from './validation.js';
+import { descriptionSchema, displayNameSchema, nameSchema, parseInput, recordedName, USERNAME_PATTERN, usernameSchema } from './validation.js';
 
 /** A namespace the caller can see, by name; one it has no role in does not exist for it. */
 export async function namespaceNamed(ctx: Context, name: string): Promise<NamespaceRow> {
@@ -99,8 +99,10 @@ async function ownerCount(trx: Executor, namespaceId: string): Promise<number> {
 
 export async function setMemberRole(ctx: Context, input: { namespace: string; username: string; role: Role }) {
   const ns = await namespaceNamed(ctx, input.namespace);
-  const scope = { operation: 'setMemberRole', namespace: ns, target: `namespaces/${ns.name}/members/${input.username}` } as const;
+  const scope = { operation: 'setMemberRole', namespace: ns, target: `namespaces/${ns.name}/members/${recordedName(input.username, USERNAME_PATTERN)}` } as const;
   return mutate(ctx, scope, async ({ trx, note }) => {
+    const outlived = outlivedBy(principalOf(ctx));
+    if (outlived) throw forbidden(outlived);
     parseInput(z.object({ username: usernameSchema }), input);
     const user = await userNamed(trx, input.username);
     const current = await membershipOf(trx, ns.id, user.id);
@@ -120,7 +122,7 @@ export async function setMemberRole(ctx: Context, input: { namespace: string; us
 
 export async function removeMember(ctx: Context, input: { namespace: string; username: string }): Promise<string> {
   const ns = await namespaceNamed(ctx, input.namespace);
-  const target = `namespaces/${ns.name}/members/${input.username}`;
+  const target = `namespaces/${ns.name}/members/${recordedName(input.username, USERNAME_PATTERN)}`;
   await mutate(ctx, { operation: 'removeMember', namespace: ns, target }, async ({ trx, note }) => {
     const user = await userNamed(trx, input.username);
     const current = await membershipOf(trx, ns.id, user.id);

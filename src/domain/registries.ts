@@ -11,11 +11,11 @@ import { badInput, conflict, notFound } from './errors.js';
 import { mutate } from './mutation.js';
 import { withinQuota } from './quotas.js';
 import { namespaceNamed } from './namespaces.js';
-import { nameSchema, parseInput } from './validation.js';
+import { nameSchema, parseInput, recordedName } from './validation.js';
 
 export type RegistryRow = RegistriesTable;
 
-export const registryResourceName = (namespace: string, name: string) => `namespaces/${namespace}/registries/${name}`;
+export const registryResourceName = (namespace: string, name: string) => `namespaces/${namespace}/registries/${recordedName(name)}`;
 
 function parseUrl(ctx: Context, url: string) {
   if (url.length > 2048) throw badInput('input.url', 'must be at most 2048 characters');

@@ -11,14 +11,14 @@ import { mutate } from './mutation.js';
 import { newToken } from './new-token.js';
 import { type QuotaName, withinQuota } from './quotas.js';
 import { namespaceNamed } from './namespaces.js';
-import { descriptionSchema, nameSchema, parseInput } from './validation.js';
+import { descriptionSchema, nameSchema, parseInput, recordedName } from './validation.js';
 import { z } from 'zod';
 
 /** Whose token it is: a namespace's API token or a user's personal access token. */
 type TokenOwner = { kind: 'API'; namespace: NamespaceRow } | { kind: 'PERSONAL'; userId: string; username: string; userIsAdmin: boolean };
 
-export const apiTokenResourceName = (namespace: string, name: string) => `namespaces/${namespace}/apitokens/${name}`;
-export const personalTokenResourceName = (username: string, name: string) => `user:${username}/tokens/${name}`;
+export const apiTokenResourceName = (namespace: string, name: string) => `namespaces/${namespace}/apitokens/${recordedName(name)}`;
+export const personalTokenResourceName = (username: string, name: string) => `user:${username}/tokens/${recordedName(name)}`;
 
 const resourceName = (owner: TokenOwner, name: string) =>
   owner.kind === 'API' ? apiTokenResourceName(owner.namespace.name, name) : personalTokenResourceName(owner.username, name);

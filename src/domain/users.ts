@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { App, Context } from '../context.js';
 import { principalOf } from '../context.js';
-import { auditActionOf, isUserPrincipal, passwordRule, type Principal } from '../policy.js';
+import { auditActionOf, isUserPrincipal, outlivedBy, passwordRule, type Principal } from '../policy.js';
 import { type Executor, isUniqueViolation } from '../store/db.js';
 import type { UserRow } from '../store/loaders.js';
 import { actorOf, appendAudit, logAudit, startupMeta } from './audit.js';
@@ -12,9 +12,10 @@ import { latestExpiry } from './expiry.js';
 import { attempt, mutate } from './mutation.js';
 import { newToken } from './new-token.js';
 import { endOldestSessions } from './quotas.js';
-import { displayNameSchema, parseInput, passwordSchema, usernameSchema } from './validation.js';
+import { displayNameSchema, parseInput, passwordSchema, recordedName, USERNAME_PATTERN, usernameSchema } from './validation.js';
 
-const userTarget = (username: string) => `users/${username}`;
+/** What the trail records: a username that breaks the naming rule (a secret in the wrong field?) is not stored. */
+const userTarget = (username: string) => `users/${recordedName(username, USERNAME_PATTERN)}`;
 
 export async function userNamed(trx: Executor, username: string): Promise<UserRow> {
   const user = await trx.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
@@ -64,6 +65,8 @@ const createUserSchema = z.object({
 export async function createUser(ctx: Context, input: z.input<typeof createUserSchema>): Promise<UserRow> {
   const scope = { operation: 'createUser', target: userTarget(input.username) } as const;
   const { fields, passwordHash } = await attempt(ctx, scope, async () => {
+    const outlived = outlivedBy(principalOf(ctx));
+    if (outlived) throw forbidden(outlived);
     const fields = parseInput(createUserSchema, input);
     return { fields, passwordHash: await hashPassword(fields.password) };
   });
@@ -85,6 +88,10 @@ export async function updateUser(
     }
     if (input.isAdmin != null) patch.is_admin = input.isAdmin ? 1 : 0;
     if (input.disabled != null) patch.disabled = input.disabled ? 1 : 0;
+    // Granting admin rights or enabling an account widens a user; demoting and disabling do not.
+    const widens = (patch.is_admin === 1 && current.is_admin === 0) || (patch.disabled === 0 && current.disabled === 1);
+    const outlived = widens ? outlivedBy(principalOf(ctx)) : null;
+    if (outlived) throw forbidden(outlived);
     const losesAdmin = current.is_admin === 1 && current.disabled === 0 && (patch.is_admin === 0 || patch.disabled === 1);
     if (losesAdmin && (await activeAdminCount(trx)) === 1) {
       throw conflict(`${current.username} is the last active administrator: make another user administrator first`);
@@ -172,14 +179,15 @@ const loginSchema = z.object({ username: z.string().max(100, 'must be at most 10
 export async function login(ctx: Context, input: { username: string; password: string }) {
   const { app } = ctx;
   const fields = parseInput(loginSchema, input);
-  const scope = { operation: 'login', target: userTarget(fields.username) } as const;
+  const user = await app.db.selectFrom('users').selectAll().where('username', '=', fields.username).executeTakeFirst();
+  // Only an account that exists is named: a password typed into the username field is not recorded.
+  const scope = { operation: 'login', target: user ? userTarget(user.username) : 'users/(unknown)' } as const;
   try {
     await app.loginThrottle.attempt(fields.username, ctx.ipAddress);
   } catch (err) {
     await app.authFailures.record(ctx, { action: 'auth.login', reason: 'rate limited', target: scope.target });
     throw err;
   }
-  const user = await app.db.selectFrom('users').selectAll().where('username', '=', fields.username).executeTakeFirst();
   const ok = await verifyPassword(fields.password, user?.password_hash ?? null);
   if (!user || !ok || user.disabled) {
     const err = new DomainError('UNAUTHENTICATED', user?.disabled && ok ? 'this account is disabled' : 'invalid username or password');

@@ -5,11 +5,17 @@ import { ROLES } from '../policy.js';
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-const RULE = 'DateTime must be an ISO-8601 instant with a time zone, e.g. 2026-01-01T00:00:00Z';
+const RULE = 'DateTime must be an ISO-8601 instant with a time zone between 1970 and 9999, e.g. 2026-01-01T00:00:00Z';
+
+// In UTC, within four-digit years: stored instants then compare correctly as text too
+// ("+010000-…" from 9999-12-31T23:59-23:59 would sort before "2026-…").
+const EARLIEST = Date.parse('1970-01-01T00:00:00Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
 
 function toDate(value: unknown): Date | null {
   const date = typeof value === 'string' && ISO_INSTANT.test(value) ? new Date(value) : null;
-  return date && !Number.isNaN(date.getTime()) ? date : null;
+  const time = date?.getTime() ?? NaN;
+  return time >= EARLIEST && time <= LATEST ? date : null;
 }
 
 /** In variables: graphql-js prefixes the path (at "input.expiresAt") and keeps our code. */
