@@ -14,11 +14,9 @@
  * Exit status: 0 intact, 1 broken (or differing from the log), 2 could not start (a wrong key included).
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import readline from 'node:readline';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { keyringFromConfig } from '../src/credentials/crypto.js';
+import { scriptKeys } from './script-keys.js';
 import { checkKeys, KeyCheckError } from '../src/credentials/key-checks.js';
 import { verifyAuditChain } from '../src/domain/audit.js';
 import { type DB, openDatabase } from '../src/store/db.js';
@@ -80,33 +78,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
-  if (!config.SCOPEGATE_MASTER_KEY?.trim() && !config.SCOPEGATE_KEYRING?.trim()) {
-    const devKey = path.join(config.SCOPEGATE_DATA_DIR, 'master.key');
-    // A fresh development key would verify nothing: the chain is sealed with the server's key.
-    if (!fs.existsSync(devKey)) {
-      console.error(
-        `audit:verify: the key is missing: set SCOPEGATE_MASTER_KEY or SCOPEGATE_KEYRING as the server has them (and ${devKey} does not exist).`,
-      );
-      return 2;
-    }
-  }
-  let keyring;
-  try {
-    keyring = keyringFromConfig(config, (msg) => console.error(msg));
-  } catch (err) {
-    console.error(`audit:verify: ${err instanceof Error ? err.message : String(err)}`);
-    return 2;
-  }
+  const loaded = scriptKeys('audit:verify', 'the key is missing: set SCOPEGATE_MASTER_KEY or SCOPEGATE_KEYRING as the server has them');
+  if (!loaded) return 2;
+  const { config, keyring } = loaded;
 
   const { db } = openDatabase(config.DATABASE_URL);
   try {

@@ -19,12 +19,11 @@
  * credential is named; no secret is ever printed), 2 when it could not start (a key failed
  * its check included) or the database failed mid-run (what was written stays written; run it again).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { decryptSecret, encryptSecret, type Keyring, keyringFromConfig, SecretDecryptionError } from '../src/credentials/crypto.js';
+import { decryptSecret, encryptSecret, type Keyring, SecretDecryptionError } from '../src/credentials/crypto.js';
+import { scriptKeys } from './script-keys.js';
 import { checkKeys, KeyCheckError } from '../src/credentials/key-checks.js';
 import { type DB, migrateToLatest, openDatabase } from '../src/store/db.js';
 
@@ -228,31 +227,9 @@ async function main(argv: string[]): Promise<number> {
   program.parse(argv);
   const opts = program.opts<{ batchSize: number; limit?: number; throttleMs: number; dryRun: boolean; verbose: boolean }>();
 
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
-  if (!config.SCOPEGATE_MASTER_KEY?.trim() && !config.SCOPEGATE_KEYRING?.trim()) {
-    const devKey = path.join(config.SCOPEGATE_DATA_DIR, 'master.key');
-    // Creating a fresh development key here would only make every secret unreadable.
-    if (!fs.existsSync(devKey)) {
-      console.error(`rotate-key: no key configured: set SCOPEGATE_KEYRING and SCOPEGATE_ACTIVE_KEY_ID (and ${devKey} does not exist).`);
-      return 2;
-    }
-  }
-  let keyring: Keyring;
-  try {
-    keyring = keyringFromConfig(config, (msg) => console.error(msg));
-  } catch (err) {
-    console.error(`rotate-key: ${err instanceof Error ? err.message : String(err)}`);
-    return 2;
-  }
+  const loaded = scriptKeys('rotate-key', 'no key configured: set SCOPEGATE_KEYRING and SCOPEGATE_ACTIVE_KEY_ID');
+  if (!loaded) return 2;
+  const { config, keyring } = loaded;
 
   const { db } = openDatabase(config.DATABASE_URL);
   try {

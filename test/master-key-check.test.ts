@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditVerify } from './helpers/audit-verify.js';
+import { createDatabase, dropDatabase } from './helpers/postgres.js';
 import { actions } from './helpers/fixtures.js';
 import { rotateKey } from './helpers/rotate-key.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -366,26 +367,7 @@ describe('rotate-key with a mismatched key', () => {
   });
 });
 
-const PG_ADMIN_URL = process.env.SCOPEGATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-/** A fresh PostgreSQL database, or null when no server answers (the run is then skipped). */
-async function createPgDatabase(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    const name = `scopegate_keys_${randomBytes(4).toString('hex')}`;
-    await client.query(`create database ${name}`);
-    const url = new URL(PG_ADMIN_URL);
-    url.pathname = `/${name}`;
-    return url.toString();
-  } catch {
-    return null;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-const pgUrl = await createPgDatabase();
+const pgUrl = await createDatabase('master-key-check.test.ts');
 
 describe.skipIf(!pgUrl)('on PostgreSQL', () => {
   const A = newKey();
@@ -406,10 +388,7 @@ describe.skipIf(!pgUrl)('on PostgreSQL', () => {
   });
   afterAll(async () => {
     if (first) fs.rmSync(first.dir, { recursive: true, force: true });
-    const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await client.connect();
-    await client.query(`drop database if exists ${new URL(pgUrl!).pathname.slice(1)} with (force)`);
-    await client.end();
+    await dropDatabase(pgUrl!);
   });
 
   it('a wrong key is refused, by the check value and, without one, by what k1 sealed; the right key records it', async () => {

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -7,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getIntrospectionQuery } from 'graphql';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createDatabase, dropDatabase } from './helpers/postgres.js';
 
 /**
  * SIGTERM ends the real entry point, started as `npm start` starts it, with exit code 0 within
@@ -249,42 +248,16 @@ async function forwarder(target: number) {
   };
 }
 
-const ADMIN_URL = process.env.SCOPEGATE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function createDatabase(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    const name = `scopegate_test_${randomBytes(4).toString('hex')}`;
-    await client.query(`create database ${name}`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    return url.toString();
-  } catch {
-    return null;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-async function dropDatabase(url: string) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  await client.query(`drop database if exists ${new URL(url).pathname.slice(1)} with (force)`);
-  await client.end();
-}
-
 /** A fresh database for one test, dropped after it. */
 async function freshDatabase(): Promise<string> {
-  const url = await createDatabase();
-  if (!url) throw new Error(`could not create a database at ${ADMIN_URL}`);
+  const url = await createDatabase('shutdown.test.ts');
+  if (!url) throw new Error('could not create a PostgreSQL database');
   cleanups.push(() => dropDatabase(url));
   return url;
 }
 
-const postgres = await createDatabase();
+const postgres = await createDatabase('shutdown.test.ts');
 if (postgres) await dropDatabase(postgres);
-else console.warn(`shutdown.test.ts: no PostgreSQL at ${ADMIN_URL}, skipping the PostgreSQL cases`);
 
 describe.skipIf(!postgres)('SIGTERM on PostgreSQL', () => {
   it('exits 0 when the database is dropped while the server drains', { timeout: 60_000 }, async () => {
