@@ -261,6 +261,8 @@ export async function startScopegate(config: Config, options: StartOptions = {})
       log.info({ requestId, method: req.method, path, ...outcome, ms: Date.now() - started }, 'request');
     });
     if (!wellFormed(req)) return sendError(res, 400, 'BAD_REQUEST', 'malformed request target or Host header');
+    // A person who opens the server's address lands in GraphiQL.
+    if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) return void res.writeHead(302, { location: '/graphql' }).end();
     if (req.method === 'GET' && !jsonParams(req.url!)) return sendError(res, 400, 'BAD_REQUEST', 'variables and extensions in the query string must be JSON');
     let body: Buffer | null | undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -67,3 +67,12 @@ describe('CORS with two origins configured', () => {
     expect(preflight.headers.get('access-control-allow-headers')).toBe('authorization, content-type, x-request-id');
   });
 });
+
+describe('the server\'s address', () => {
+  it('sends a person to GraphiQL', async () => {
+    const res = await fetch(`${server.url}/`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/graphql');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+  });
+});
