@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditVerify } from './helpers/audit-verify.js';
+import { auditVerify } from './helpers/scripts.js';
 import { actions } from './helpers/fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditVerify } from './helpers/audit-verify.js';
+import { auditVerify } from './helpers/scripts.js';
 import { actions } from './helpers/fixtures.js';
 import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
 

@@ -13,10 +13,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditVerify } from './helpers/audit-verify.js';
+import { auditVerify, rotateKey } from './helpers/scripts.js';
 import { createDatabase, dropDatabase } from './helpers/postgres.js';
 import { actions } from './helpers/fixtures.js';
-import { rotateKey } from './helpers/rotate-key.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));

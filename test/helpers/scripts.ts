@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
-const SCRIPT = path.join(REPO, 'scripts', 'audit-verify.ts');
 
 export interface ScriptRun {
   code: number | null;
@@ -15,14 +14,18 @@ export interface ScriptRun {
 }
 
 /**
- * Runs scripts/audit-verify.ts as `npm run audit:verify` would: a child process with exactly
- * the given environment (none of ours, so no key leaks in from the test's own environment).
+ * Runs scripts/<name>.ts as its npm script would: a child process with exactly the given
+ * environment (none of ours, so no key leaks in from the test's own environment).
  */
-export function auditVerify(env: Record<string, string>, args: string[] = []): Promise<ScriptRun> {
+export function runScript(name: string, env: Record<string, string>, args: string[] = []): Promise<ScriptRun> {
   const base: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SCOPEGATE_') && k !== 'DATABASE_URL') base[k] = v;
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [SCRIPT, ...args], { cwd: REPO, env: { ...base, NODE_ENV: 'test', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(TSX, [path.join(REPO, 'scripts', `${name}.ts`), ...args], {
+      cwd: REPO,
+      env: { ...base, NODE_ENV: 'test', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -31,3 +34,6 @@ export function auditVerify(env: Record<string, string>, args: string[] = []): P
     child.on('close', (code) => resolve({ code, stdout, stderr, output: stdout + stderr }));
   });
 }
+
+export const auditVerify = (env: Record<string, string>, args: string[] = []) => runScript('audit-verify', env, args);
+export const rotateKey = (env: Record<string, string>, args: string[] = []) => runScript('rotate-key', env, args);
