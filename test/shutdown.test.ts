@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { getIntrospectionQuery } from 'graphql';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type EntryPoint, spawnEntryPoint } from './helpers/entry-point.js';
 import { createDatabase, dropDatabase } from './helpers/postgres.js';
 
 /**
@@ -17,18 +16,13 @@ import { createDatabase, dropDatabase } from './helpers/postgres.js';
  * supervisor (or Ctrl-C in a terminal) sends it.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const START = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start as string).split(' ');
 /** The process must be gone this long after SIGTERM: its own bound is 10 s; the rest is for a loaded machine. */
 const EXIT_WITHIN_MS = 15_000;
 const TOKEN = /sgp_[0-9A-Za-z]{36}/;
 
-interface Running {
-  child: ChildProcess;
+interface Running extends EntryPoint {
   url: URL;
   token: string;
-  stdout: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const started: Running[] = [];
@@ -46,37 +40,19 @@ afterEach(async () => {
 
 async function startServer(extraEnv: Record<string, string> = {}): Promise<Running> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scopegate-shutdown-'));
-  const child = spawn(START[0] === 'node' ? process.execPath : START[0]!, START.slice(1), {
-    cwd: ROOT,
-    // Its own process group, as under a supervisor; SIGTERM goes to the group.
-    detached: true,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? os.tmpdir(),
-      DATABASE_URL: path.join(dir, 'db.sqlite'),
-      SCOPEGATE_DATA_DIR: dir,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (err += c));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+  // Its own process group, as under a supervisor; SIGTERM goes to the group.
+  const entry = spawnEntryPoint(
+    { DATABASE_URL: path.join(dir, 'db.sqlite'), SCOPEGATE_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...extraEnv },
+    { detached: true },
   );
-  const running = { child, stdout: () => out, exit } as Running;
+  const running = entry as Running;
   started.push(running);
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const url = /scopegate is listening on (http:\/\/\S+)/.exec(err)?.[1];
-    const token = TOKEN.exec(err)?.[0];
+    const url = /scopegate is listening on (http:\/\/\S+)/.exec(entry.stderr())?.[1];
+    const token = TOKEN.exec(entry.stderr())?.[0];
     if (url && token) return Object.assign(running, { url: new URL(url), token });
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no listen banner:\n${err}\n${out}`);
+    if (entry.child.exitCode !== null || Date.now() > deadline) throw new Error(`no listen banner:\n${entry.stderr()}\n${entry.stdout()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EntryPoint, spawnEntryPoint } from './helpers/entry-point.js';
 
 /**
  * The real entry point as `npm start` runs it (`node --import tsx src/main.ts`), as a child
@@ -12,34 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * CORS, graceful shutdown and refusal of a bad configuration.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = /sg[tps]_[0-9A-Za-z]{36}/g;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ADMIN_PASSWORD = 'correct-horse-battery-staple-42';
 
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts main.ts with exactly this environment (plus PATH/HOME), never the test's own. */
-function spawnMain(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (err += c));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
+type Running = EntryPoint;
+const spawnMain = (env: Record<string, string>): Running => spawnEntryPoint(env);
 
 async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
