@@ -1,24 +1,25 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboundPolicy } from '../src/outbound/policy.js';
-import { gitUserCheck, validateGit } from '../src/providers/git.js';
+import { validateGit } from '../src/providers/git.js';
 import { validateHetzner } from '../src/providers/hetzner.js';
 import { ovhEndpointUrl, validateOvh } from '../src/providers/ovh.js';
 import { parseRegistryUrl, validateRegistry } from '../src/providers/registry.js';
 import { ProviderInputError, type ProviderOptions, type ValidationResult } from '../src/providers/types.js';
+import { startFakeBitbucket } from './fakes/bitbucket.js';
 import { startFakeGitHub } from './fakes/github.js';
 import { startFakeGitLab } from './fakes/gitlab.js';
 import { startFakeHelmRepo } from './fakes/helm-repo.js';
 import { startFakeHetzner } from './fakes/hetzner.js';
 import { startFakeOciRegistry } from './fakes/oci-registry.js';
 import { startFakeOvh } from './fakes/ovh.js';
-import { refusedPort, startFakeServer, type FakeServer } from './fakes/server.js';
+import { refusedPort, sendJson, startFakeServer, type FakeServer } from './fakes/server.js';
 
 // The fakes listen on 127.0.0.1: these checks run as under SCOPEGATE_ALLOW_PRIVATE_TARGETS=true.
 const PRIVATE_OPEN: OutboundPolicy = { allowPrivate: true, allow: { hosts: [], ranges: [] } };
 const CLOSED: OutboundPolicy = { allowPrivate: false, allow: { hosts: [], ranges: [] } };
 const opts: ProviderOptions = { timeoutMs: 5_000, policy: PRIVATE_OPEN };
-const SHORT_TIMEOUT_MS = 300;
-const SLOW_MS = 1_500;
+// Generous against a loaded machine: the request must reach the fake before the deadline.
+const SHORT_TIMEOUT_MS = 1_000;
 
 /** Asserts the outcome, and that no message ever carries a secret. */
 function expectResult(
@@ -34,15 +35,24 @@ function expectResult(
   for (const secret of secrets) expect(result!.message).not.toContain(secret);
 }
 
-/** Runs a check against a fake that answers too late: it must give up at the deadline. */
+/**
+ * Runs a check against a fake that never answers: the request reaches it, the deadline ends
+ * the check (UNREACHABLE, our words), and the client hangs up (the fake never does).
+ */
 async function expectTimeout(fake: FakeServer, run: (o: ProviderOptions) => Promise<ValidationResult | null>, secrets: string[]) {
-  fake.latencyMs = SLOW_MS;
-  const started = Date.now();
-  const result = await run({ ...opts, timeoutMs: SHORT_TIMEOUT_MS });
-  expect(Date.now() - started).toBeLessThan(SLOW_MS);
-  expectResult(result, { status: 'UNREACHABLE', message: /did not answer within 300 ms/ }, secrets);
-  fake.latencyMs = 0;
+  const seen = fake.requests.length;
+  fake.silent = true;
+  try {
+    const result = await run({ ...opts, timeoutMs: SHORT_TIMEOUT_MS });
+    expectResult(result, { status: 'UNREACHABLE', message: new RegExp(`did not answer within ${SHORT_TIMEOUT_MS} ms`) }, secrets);
+    expect(fake.requests.length).toBe(seen + 1);
+    await expect.poll(() => fake.openConnections, { timeout: 10_000 }).toBe(0);
+  } finally {
+    fake.silent = false;
+  }
 }
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const fakes: FakeServer[] = [];
 afterAll(async () => {
@@ -273,41 +283,108 @@ describe('GitLab', () => {
   });
 });
 
-describe('Git providers: self-hosted and Bitbucket', () => {
-  const urls = { github: 'https://api.github.com', gitlab: 'https://gitlab.com/api/v4' };
+// Self-hosted servers are asked over https only: these fakes serve it on other loopback
+// addresses, with a certificate the test runs trust (test/fakes/tls). Bitbucket Cloud's API
+// URL is configurable like GitHub's and GitLab's, so its fake speaks plain http.
+const NO_PUBLIC_API = { github: 'http://127.0.0.1:9/unused', gitlab: 'http://127.0.0.1:9/unused', bitbucket: 'http://127.0.0.1:9/unused' };
+const GIT_GOOD = 'git-good-token-0123456789';
+const GIT_WRONG = 'git-wrong-token-0123456789';
 
-  it('uses the self-hosted API paths for GitHub Enterprise and GitLab', () => {
-    // Self-hosted servers are always asked over https, which no local fake serves: check the request itself.
-    expect(gitUserCheck('GITHUB', { host: 'ghe.example.com', token: 't0ken-ghe' }, urls)).toMatchObject({
-      service: 'GitHub (ghe.example.com)',
-      url: 'https://ghe.example.com/api/v3/user',
-      request: { auth: { Authorization: 'Bearer t0ken-ghe' } },
-    });
-    expect(gitUserCheck('GITLAB', { host: 'gitlab.example.com:8443', token: 't0ken-gl' }, urls)).toMatchObject({
-      url: 'https://gitlab.example.com:8443/api/v4/user',
-      request: { auth: { 'PRIVATE-TOKEN': 't0ken-gl' } },
-    });
-    expect(gitUserCheck('GITLAB', { host: 'gitlab.com', token: 't' }, urls)!.url).toBe('https://gitlab.com/api/v4/user');
+const gitServers = [
+  {
+    name: 'GitHub Enterprise Server',
+    start: () => startFakeGitHub({ tokens: { [GIT_GOOD]: 'octocat' }, host: '127.0.0.2', tls: true }),
+    check: (fake: FakeServer, token: string, o: ProviderOptions) => validateGit('GITHUB', { host: fake.host, token }, NO_PUBLIC_API, o),
+    service: (fake: FakeServer) => `GitHub (${fake.host})`,
+    path: '/api/v3/user',
+    sentAuth: (token: string) => ({ authorization: `Bearer ${token}` }),
+  },
+  {
+    name: 'self-hosted GitLab',
+    start: () => startFakeGitLab({ tokens: { [GIT_GOOD]: 'tanuki' }, host: '127.0.0.2', tls: true }),
+    check: (fake: FakeServer, token: string, o: ProviderOptions) => validateGit('GITLAB', { host: fake.host, token }, NO_PUBLIC_API, o),
+    service: (fake: FakeServer) => `GitLab (${fake.host})`,
+    path: '/api/v4/user',
+    sentAuth: (token: string) => ({ 'private-token': token }),
+  },
+  {
+    name: 'Bitbucket Cloud',
+    start: () => startFakeBitbucket({ users: { 'bb-user': GIT_GOOD } }),
+    check: (fake: FakeServer, token: string, o: ProviderOptions) =>
+      validateGit('BITBUCKET', { username: 'bb-user', token }, { ...NO_PUBLIC_API, bitbucket: `${fake.origin}/2.0` }, o),
+    service: () => 'Bitbucket',
+    path: '/2.0/user',
+    sentAuth: (token: string) => ({ authorization: `Basic ${Buffer.from(`bb-user:${token}`).toString('base64')}` }),
+  },
+];
+
+describe.each(gitServers)('$name', ({ start, check, service, path, sentAuth }) => {
+  let fake: FakeServer;
+  let elsewhere: FakeServer;
+  beforeAll(async () => {
+    fake = track(await start());
+    elsewhere = track(await startFakeServer((_req, res) => sendJson(res, 200, {}), 0, '127.0.0.3'));
   });
 
-  it('checks Bitbucket with basic auth of username and token', async () => {
-    const bitbucket = track(
-      await startFakeServer((req, res, url) => {
-        const ok = req.headers.authorization === `Basic ${Buffer.from('bb-user:bb-app-password').toString('base64')}`;
-        res.writeHead(ok && url.pathname === '/2.0/user' ? 200 : 401, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(ok ? { username: 'bb-user' } : { type: 'error', error: { message: 'Unauthorized' } }));
-      }),
-    );
-    const bbUrls = { ...urls, bitbucket: `${bitbucket.origin}/2.0` };
-    const result = await validateGit('BITBUCKET', { username: 'bb-user', token: 'bb-app-password' }, bbUrls, opts);
-    expectResult(result, { status: 'VALID', message: /^Bitbucket accepted the token\.$/ }, ['bb-app-password']);
-    expect(bitbucket.requests.at(-1)!.path).toBe('/2.0/user');
-    const wrong = await validateGit('BITBUCKET', { username: 'bb-user', token: 'bb-wrong-password' }, bbUrls, opts);
-    expectResult(wrong, { status: 'INVALID', httpStatus: 401 }, ['bb-wrong-password']);
+  it('accepts a valid token, asking the current user with it', async () => {
+    const result = await check(fake, GIT_GOOD, opts);
+    expectResult(result, { status: 'VALID', message: new RegExp(`^${escape(service(fake))} accepted the token\\.$`) }, [GIT_GOOD]);
+    expect(result!.sentTo).toEqual([fake.host]);
+    const request = fake.requests.at(-1)!;
+    expect(request.path).toBe(path);
+    expect(request.headers).toMatchObject(sentAuth(GIT_GOOD));
+  });
+
+  it('reports a wrong token as INVALID 401', async () => {
+    const result = await check(fake, GIT_WRONG, opts);
+    expectResult(result, { status: 'INVALID', httpStatus: 401, message: /rejected the credentials \(HTTP 401\)/ }, [GIT_WRONG]);
+  });
+
+  it('gives up after the timeout', async () => {
+    await expectTimeout(fake, (o) => check(fake, GIT_GOOD, o), [GIT_GOOD]);
+  });
+
+  it('follows a redirect within the same scheme, host and port', async () => {
+    fake.redirects.set(path, `${path}?moved=1`);
+    try {
+      expectResult(await check(fake, GIT_GOOD, opts), { status: 'VALID' }, [GIT_GOOD]);
+    } finally {
+      fake.redirects.clear();
+    }
+    expect(fake.requests.slice(-2).map((r) => r.path)).toEqual([path, `${path}?moved=1`]);
+    expect(fake.requests.at(-1)!.headers).toMatchObject(sentAuth(GIT_GOOD));
+  });
+
+  it('refuses a redirect to another host or to cloud metadata: nothing is sent there', async () => {
+    for (const location of [`${elsewhere.origin}${path}`, 'http://169.254.169.254/latest/meta-data/']) {
+      fake.redirects.set(path, location);
+      try {
+        const result = await check(fake, GIT_GOOD, opts);
+        expectResult(result, { status: 'UNREACHABLE', message: /redirected to another address; scopegate follows redirects only within the same scheme, host and port\.$/ }, [GIT_GOOD]);
+        expect(result!.sentTo).toEqual([fake.host]);
+      } finally {
+        fake.redirects.clear();
+      }
+    }
+    expect(elsewhere.connections).toBe(0);
+  });
+});
+
+describe('Git providers: what cannot be checked, and what is never repeated', () => {
+  const urls = NO_PUBLIC_API;
+
+  it('a self-hosted server that does not speak https is UNREACHABLE, the token never sent', async () => {
+    // Self-hosted means https: the handshake with a plain http server fails before any request is written.
+    const plain = track(await startFakeGitHub({ tokens: { [GIT_GOOD]: 'octocat' }, host: '127.0.0.2' }));
+    const result = await validateGit('GITHUB', { host: plain.host, token: GIT_GOOD }, urls, opts);
+    expectResult(result, { status: 'UNREACHABLE', message: /Could not connect to GitHub/ }, [GIT_GOOD]);
+    expect(plain.requests).toEqual([]);
+    expect(result!.sentTo).toEqual([]);
+  });
+
+  it('needs a username for Bitbucket Cloud; self-hosted Bitbucket and GENERIC servers are not checked (null)', async () => {
     await expect(validateGit('BITBUCKET', { token: 'x' }, urls, opts)).rejects.toThrow(ProviderInputError);
-  });
-
-  it('returns null for GENERIC: there is nothing to check against', async () => {
+    expect(await validateGit('BITBUCKET', { host: 'bitbucket.example.com', username: 'u', token: 'x' }, urls, opts)).toBeNull();
     expect(await validateGit('GENERIC', { host: 'git.example.com', token: 'x' }, urls, opts)).toBeNull();
   });
 
