@@ -416,7 +416,9 @@ describe('registry URLs', () => {
       url: 'oci://ghcr.io/org/charts',
       host: 'ghcr.io',
       httpBase: 'https://ghcr.io',
+      repository: 'org/charts',
     });
+    expect(parseRegistryUrl('oci://ghcr.io', CLOSED)).not.toHaveProperty('repository');
   });
 
   it('uses plain http for an OCI registry only where the policy opens it', () => {
@@ -438,6 +440,8 @@ describe('registry URLs', () => {
       ['https://user:hunter2secret@charts.example.com', /must not contain credentials/],
       ['https://charts.example.com/?token=abc', /query/],
       ['https://charts.example.com/#frag', /fragment/],
+      ['oci://ghcr.io/Org/Charts', /path of an OCI registry URL must be a repository name/],
+      ['oci://ghcr.io/org//charts', /must be a repository name/],
     ];
     for (const [url, message, policy = CLOSED] of cases) {
       let error: unknown;
@@ -455,42 +459,88 @@ describe('registry URLs', () => {
 
 describe('OCI registry', () => {
   const password = 'oci-password-0123456789';
-  const denied = 'oci-denied-password-0123456789';
+  const outsider = 'oci-outsider-password-0123456789';
+  const helmer = 'oci-helmer-password-0123456789';
   let fake: Awaited<ReturnType<typeof startFakeOciRegistry>>;
+  const url = (path: string) => `oci://${fake.host}/${path}`;
+  const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
   beforeAll(async () => {
-    fake = track(await startFakeOciRegistry({ users: { robot: password, reader: denied }, deniedUsers: ['reader'] }));
+    fake = track(
+      await startFakeOciRegistry({
+        // robot may pull everything; outsider only its own repository; helmer the acme namespace (a Harbor project).
+        users: { robot: password, outsider, helmer },
+        pullRights: { outsider: ['outsider/app'], helmer: ['acme/'] },
+        repositories: { charts: ['0.1.0'], 'outsider/app': ['1.0.0'], 'acme/charts/app': ['2.0.0'] },
+      }),
+    );
   });
   afterEach(() => {
     fake.mode = 'bearer';
   });
 
-  it('does the bearer token dance and accepts valid credentials', async () => {
+  it('does the bearer token dance for the repository and accepts a login with pull access', async () => {
     fake.requests.length = 0;
     const result = await validateRegistry(fake.url, { username: 'robot', password }, opts);
-    expectResult(result, { status: 'VALID' }, [password]);
-    expect(result.sentTo).toEqual([new URL(fake.origin).host]);
-    expect(fake.requests.map((r) => r.path)).toEqual(['/v2/', '/token?service=fake-registry', '/v2/']);
-    expect(fake.requests[2].headers.authorization).toMatch(/^Bearer /);
+    expectResult(result, { status: 'VALID', message: /accepted the credentials, with pull access to charts\.$/ }, [password]);
+    expect(result.sentTo).toEqual([fake.host]);
+    expect(fake.requests.map((r) => r.path)).toEqual([
+      '/v2/',
+      '/token?service=fake-registry&scope=repository%3Acharts%3Apull',
+      '/v2/',
+      '/v2/charts/tags/list?n=1',
+    ]);
+    const token = fake.requests[3].headers.authorization!.replace(/^Bearer /, '');
+    expect(claimsOf(token).access).toEqual([{ type: 'repository', name: 'charts', actions: ['pull'] }]);
   });
 
-  it('accepts valid credentials where /v2/ takes basic auth itself', async () => {
+  it('accepts valid credentials where the registry takes basic auth itself', async () => {
     fake.mode = 'basic';
-    expectResult(await validateRegistry(fake.url, { username: 'robot', password }, opts), { status: 'VALID' }, [password]);
+    fake.requests.length = 0;
+    const result = await validateRegistry(fake.url, { username: 'robot', password }, opts);
+    expectResult(result, { status: 'VALID', message: /with pull access to charts/ }, [password]);
+    expect(fake.requests.map((r) => r.path)).toEqual(['/v2/', '/v2/charts/tags/list?n=1']);
   });
 
-  it('reports a wrong password as INVALID 401, in both modes', async () => {
+  it('a good login without pull rights on the repository gets a token, and "no pull access to <repo>", in both modes', async () => {
+    for (const mode of ['bearer', 'basic'] as const) {
+      fake.mode = mode;
+      const result = await validateRegistry(fake.url, { username: 'outsider', password: outsider }, opts);
+      const httpStatus = mode === 'bearer' ? 401 : 403;
+      expectResult(result, { status: 'INVALID', httpStatus, message: /accepted the login but gives it no pull access to charts \(HTTP 40[13]\)/ }, [outsider]);
+      expect(result.message).not.toMatch(/rejected the credentials/);
+    }
+    // The token service said yes and granted nothing: the refusal came from the repository.
+    const token = [...fake.issuedTokens].at(-1)!;
+    expect(token[1]).toEqual([]);
+    expect(claimsOf(token[0]).sub).toBe('outsider');
+    // Its own repository it may pull.
+    fake.mode = 'bearer';
+    expectResult(await validateRegistry(url('outsider/app'), { username: 'outsider', password: outsider }, opts), { status: 'VALID', message: /pull access to outsider\/app/ }, [outsider]);
+  });
+
+  it('a namespace the login may pull from, holding charts below it, is VALID without a pull check of its own', async () => {
+    const result = await validateRegistry(url('acme/charts'), { username: 'helmer', password: helmer }, opts);
+    expectResult(result, { status: 'VALID', message: /acme\/charts has no tags of its own .*pull access was not checked/ }, [helmer]);
+    expect(fake.requests.at(-1)!.path).toBe('/v2/acme/charts/tags/list?n=1');
+  });
+
+  it('a bare registry host is checked at /v2/ only', async () => {
+    fake.requests.length = 0;
+    const result = await validateRegistry(`oci://${fake.host}`, { username: 'robot', password }, opts);
+    expectResult(result, { status: 'VALID', message: /accepted the credentials\.$/ }, [password]);
+    expect(fake.requests.map((r) => r.path)).toEqual(['/v2/', '/token?service=fake-registry', '/v2/']);
+  });
+
+  it('reports a wrong password as INVALID 401 (rejected credentials, not pull access), in both modes', async () => {
     const wrong = 'oci-wrong-password-0123456789';
     for (const mode of ['bearer', 'basic'] as const) {
       fake.mode = mode;
+      const before = fake.requests.length;
       const result = await validateRegistry(fake.url, { username: 'robot', password: wrong }, opts);
       expectResult(result, { status: 'INVALID', httpStatus: 401, message: /rejected the credentials/ }, [wrong]);
-      expect(result.message).not.toMatch(/authentication required/);
+      expect(result.message).not.toMatch(/authentication required|pull access/);
+      expect(fake.requests.slice(before).some((r) => r.path.includes('/tags/list'))).toBe(false);
     }
-  });
-
-  it('reports a user without pull access as INVALID 403', async () => {
-    const result = await validateRegistry(fake.url, { username: 'reader', password: denied }, opts);
-    expectResult(result, { status: 'INVALID', httpStatus: 403, message: /refused access/ }, [denied]);
   });
 
   it('gives up after the timeout', async () => {
