@@ -17,7 +17,6 @@ import { codeOf, findLeakedSecrets, startTestServer, type GqlResponse, type Test
 
 const NS = 'acme';
 const TIMEOUT_MS = 500;
-const SLOW_MS = 2_000;
 const FIELDS = 'name type validationStatus validationMessage lastValidatedAt updatedAt';
 const M = {
   hetzner: `mutation($i: CreateHetznerCredentialInput!) { createHetznerCredential(input: $i) { ${FIELDS} } }`,
@@ -43,10 +42,11 @@ const GITHUB_WRONG = 'ghp_wrongGitHubToken11111111111111111111';
 const GITLAB_OK = 'glpat-validGitLabToken0000000';
 const GITLAB_EXPIRED = 'glpat-expiredGitLabToken111111';
 const REGISTRY_PASSWORD = 'oci-robot-password-5555555555';
+const REGISTRY_OUTSIDER_PASSWORD = 'oci-outsider-password-8888888888';
 const HELM_PASSWORD = 'helm-user-password-6666666666';
 
 /** Every secret this suite sends: none may appear in an error, the database or the logs. */
-const SECRETS = [HETZNER_OK, HETZNER_READONLY, HETZNER_WRONG, OVH.applicationSecret, OVH.consumerKey, OVH_WRONG_SECRET, GITHUB_OK, GITHUB_WRONG, GITLAB_OK, GITLAB_EXPIRED, REGISTRY_PASSWORD, HELM_PASSWORD, 'registry-password-wrong-777'];
+const SECRETS = [HETZNER_OK, HETZNER_READONLY, HETZNER_WRONG, OVH.applicationSecret, OVH.consumerKey, OVH_WRONG_SECRET, GITHUB_OK, GITHUB_WRONG, GITLAB_OK, GITLAB_EXPIRED, REGISTRY_PASSWORD, REGISTRY_OUTSIDER_PASSWORD, HELM_PASSWORD, 'registry-password-wrong-777'];
 
 describe('validation against the providers', () => {
   let server: TestServer;
@@ -65,7 +65,8 @@ describe('validation against the providers', () => {
     ovh = await startFakeOvh({ ...OVH, clockOffsetSeconds: 3600 });
     github = await startFakeGitHub({ tokens: { [GITHUB_OK]: 'octocat' } });
     gitlab = await startFakeGitLab({ tokens: { [GITLAB_OK]: 'tanuki' }, expiredTokens: [GITLAB_EXPIRED] });
-    oci = await startFakeOciRegistry({ users: { robot: REGISTRY_PASSWORD } });
+    // outsider logs in fine but may pull no repository (the fake serves `charts`).
+    oci = await startFakeOciRegistry({ users: { robot: REGISTRY_PASSWORD, outsider: REGISTRY_OUTSIDER_PASSWORD }, pullRights: { outsider: [] } });
     helm = await startFakeHelmRepo({ users: { reader: HELM_PASSWORD } });
     server = await startTestServer({
       SCOPEGATE_HETZNER_API_URL: hetzner.url,
@@ -127,13 +128,13 @@ describe('validation against the providers', () => {
       expect(error.extensions!.httpStatus).toBe(403);
     });
 
-    it('a provider slower than the timeout: PROVIDER_UNREACHABLE, nothing stored', async () => {
-      hetzner.latencyMs = SLOW_MS;
+    it('a provider that does not answer within the timeout: PROVIDER_UNREACHABLE, nothing stored', async () => {
+      hetzner.silent = true;
       try {
         const error = await refusedCreate(M.hetzner, { name: 'hetzner-slow', apiToken: HETZNER_OK }, 'PROVIDER_UNREACHABLE', new RegExp(`did not answer within ${TIMEOUT_MS} ms`));
         expect(error.extensions!.httpStatus).toBeUndefined();
       } finally {
-        hetzner.latencyMs = 0;
+        hetzner.silent = false;
       }
     });
 
@@ -163,11 +164,11 @@ describe('validation against the providers', () => {
         expect(invalid.validationStatus).toBe('INVALID');
         expect(Date.parse(invalid.lastValidatedAt)).toBeGreaterThanOrEqual(Date.parse(first.lastValidatedAt));
 
-        hetzner.latencyMs = SLOW_MS;
+        hetzner.silent = true;
         await refused(M.validate, { name: 'hetzner-revoked' }, 'PROVIDER_UNREACHABLE', /did not answer/);
         expect((await read('hetzner-revoked')).validationStatus).toBe('UNREACHABLE');
       } finally {
-        hetzner.latencyMs = 0;
+        hetzner.silent = false;
         hetzner.tokens.add(HETZNER_OK);
       }
       expect((await server.ok(M.validate, { i: { namespace: NS, name: 'hetzner-revoked' } }, editor)).validateCredential.validationStatus).toBe('VALID');
@@ -252,7 +253,7 @@ describe('validation against the providers', () => {
       expect(res.validateCredential).toMatchObject({ validationStatus: 'VALID', validationMessage: expect.stringMatching(/oci/) });
       expect(oci.issuedTokens.size).toBe(tokensBefore + 1);
       const paths = oci.requests.map((r) => r.path.split('?')[0]);
-      expect(paths.slice(-3)).toEqual(['/v2/', '/token', '/v2/']);
+      expect(paths.slice(-4)).toEqual(['/v2/', '/token', '/v2/', '/v2/charts/tags/list']);
       expect(oci.requests.at(-1)!.headers.authorization).toMatch(/^Bearer /);
 
       // The robot's password is changed at the registry: INVALID, recorded, and an error.
@@ -264,6 +265,15 @@ describe('validation against the providers', () => {
       } finally {
         oci.users.set('robot', REGISTRY_PASSWORD);
       }
+    });
+
+    it('a login the OCI registry accepts but that may not pull its repository: INVALID, saying so', async () => {
+      await server.ok(M.registryCredential, { i: { namespace: NS, name: 'oci-outsider', username: 'outsider', password: REGISTRY_OUTSIDER_PASSWORD } }, editor);
+      await server.ok(M.registry, { i: { namespace: NS, name: 'oci-elsewhere', url: oci.url, credential: 'oci-outsider' } }, editor);
+      const error = await refused(M.validate, { name: 'oci-outsider' }, 'VALIDATION_FAILED', /registry "oci-elsewhere": .*no pull access to charts \(HTTP 401\)/);
+      expect(error.message).not.toMatch(/rejected the credentials/);
+      expect(error.extensions!.httpStatus).toBe(401);
+      expect(await read('oci-outsider')).toMatchObject({ validationStatus: 'INVALID', validationMessage: expect.stringMatching(/no pull access to charts/) });
     });
 
     it('an HTTP Helm repository serving index.yaml behind basic auth', async () => {

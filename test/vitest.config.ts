@@ -11,5 +11,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // The https fakes' CA (test/fakes/tls): read when a worker starts, so it is set here.
+    env: { NODE_EXTRA_CA_CERTS: fileURLToPath(new URL('fakes/tls/ca.pem', import.meta.url)) },
   },
 });

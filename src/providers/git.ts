@@ -24,7 +24,7 @@ export const GITHUB_DEFAULT_URL = 'https://api.github.com';
 export const GITLAB_DEFAULT_URL = 'https://gitlab.com/api/v4';
 export const BITBUCKET_DEFAULT_URL = 'https://api.bitbucket.org/2.0';
 
-export interface UserCheck {
+interface UserCheck {
   service: string;
   url: string;
   request: GetOptions;
@@ -51,8 +51,8 @@ export async function validateGit(
   });
 }
 
-/** What to ask whom: exported so that tests can see the self-hosted URLs, which no local fake can serve over https. */
-export function gitUserCheck(provider: GitProvider, { host, username, token }: GitCredentials, urls: GitApiUrls): UserCheck | null {
+/** What to ask whom: self-hosted servers over https at their host, the public services at their configured API URL. */
+function gitUserCheck(provider: GitProvider, { host, username, token }: GitCredentials, urls: GitApiUrls): UserCheck | null {
   switch (provider) {
     case 'GITHUB': {
       const own = selfHosted(host, 'github.com');

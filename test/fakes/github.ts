@@ -1,4 +1,7 @@
-/** Fake GitHub REST API: GET /user (also under /api/v3 like GitHub Enterprise Server). */
+/**
+ * Fake GitHub REST API: GET /user, and GET /api/v3/user as GitHub Enterprise Server serves it
+ * (start it with `tls` and give its `host` as the credential's host); `Authorization: token|Bearer`.
+ */
 import { sendJson, startFakeServer, type FakeServer } from './server.js';
 
 export interface FakeGitHub extends FakeServer {
@@ -10,7 +13,9 @@ export interface FakeGitHub extends FakeServer {
   forbiddenTokens: Set<string>;
 }
 
-export async function startFakeGitHub(opts: { tokens?: Record<string, string>; forbiddenTokens?: string[]; latencyMs?: number } = {}) {
+export async function startFakeGitHub(
+  opts: { tokens?: Record<string, string>; forbiddenTokens?: string[]; latencyMs?: number; host?: string; tls?: boolean } = {},
+) {
   const server = await startFakeServer((req, res, url) => {
     // GitHub refuses requests without a User-Agent.
     if (!req.headers['user-agent']) {
@@ -28,7 +33,7 @@ export async function startFakeGitHub(opts: { tokens?: Record<string, string>; f
       return sendJson(res, 200, { login, id: 1, type: 'User' }, { 'X-OAuth-Scopes': 'repo, read:packages' });
     }
     return sendJson(res, 404, { message: 'Not Found', status: '404' });
-  }, opts.latencyMs);
+  }, opts.latencyMs, opts.host, { tls: opts.tls });
 
   const fake: FakeGitHub = Object.assign(server, {
     url: server.origin,

@@ -1,4 +1,7 @@
-/** Fake GitLab REST API: GET /api/v4/user with a PRIVATE-TOKEN header, errors shaped like GitLab's. */
+/**
+ * Fake GitLab REST API: GET /api/v4/user with a PRIVATE-TOKEN header, errors shaped like GitLab's.
+ * Started with `tls`, it stands for a self-hosted GitLab (give its `host` as the credential's host).
+ */
 import { sendJson, startFakeServer, type FakeServer } from './server.js';
 
 export interface FakeGitLab extends FakeServer {
@@ -12,7 +15,14 @@ export interface FakeGitLab extends FakeServer {
 }
 
 export async function startFakeGitLab(
-  opts: { tokens?: Record<string, string>; expiredTokens?: string[]; insufficientScopeTokens?: string[]; latencyMs?: number } = {},
+  opts: {
+    tokens?: Record<string, string>;
+    expiredTokens?: string[];
+    insufficientScopeTokens?: string[];
+    latencyMs?: number;
+    host?: string;
+    tls?: boolean;
+  } = {},
 ) {
   const server = await startFakeServer((req, res, url) => {
     const token = String(req.headers['private-token'] ?? '');
@@ -35,7 +45,7 @@ export async function startFakeGitLab(
       return sendJson(res, 200, { id: 1, username, name: username, state: 'active' });
     }
     return sendJson(res, 404, { message: '404 Not Found' });
-  }, opts.latencyMs);
+  }, opts.latencyMs, opts.host, { tls: opts.tls });
 
   const fake: FakeGitLab = Object.assign(server, {
     url: `${server.origin}/api/v4`,

@@ -1,10 +1,15 @@
 /**
  * A tiny HTTP server on 127.0.0.1 (or another loopback address: Linux routes all of 127/8
- * to lo) for fake providers: records connections and requests, can be slowed down
- * (timeout tests) or made to fail with a status (5xx tests).
+ * to lo) for fake providers: records connections and requests, can be slowed down, made
+ * silent (timeout tests) or made to fail with a status (5xx tests). With `tls` it serves
+ * https with a certificate for 127.0.0.1-127.0.0.4 signed by test/fakes/tls/ca.pem, which
+ * the test runs trust (NODE_EXTRA_CA_CERTS in test/vitest.config.ts): for the self-hosted
+ * servers that scopegate only ever asks over https.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 
 export interface RecordedRequest {
@@ -15,26 +20,43 @@ export interface RecordedRequest {
 }
 
 export interface FakeServer {
-  /** http://127.0.0.1:port (each fake appends its API prefix to its own `url`) */
+  /** http(s)://127.0.0.1:port (each fake appends its API prefix to its own `url`) */
   origin: string;
+  /** `host:port`, as a self-hosted host is given and as `sentTo` names it. */
+  host: string;
   /** TCP connections accepted: zero proves that nothing was even attempted. */
   connections: number;
+  /** Connections still open. The fake never closes one itself while a request waits on it. */
+  openConnections: number;
   requests: RecordedRequest[];
   /** Delay before every answer. */
   latencyMs: number;
+  /** When true, requests are recorded and never answered (the client's deadline must end them). */
+  silent: boolean;
   /** When set, every request gets this status (e.g. 503). */
   failStatus?: number;
+  /** Path (with query, as received) -> Location: those requests get a 302 there, before the handler. */
+  redirects: Map<string, string>;
   close(): Promise<void>;
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
-export async function startFakeServer(handler: Handler, latencyMs = 0, host = '127.0.0.1'): Promise<FakeServer> {
+const TLS_DIR = new URL('./tls/', import.meta.url);
+const tlsFiles = () => ({ cert: readFileSync(new URL('cert.pem', TLS_DIR)), key: readFileSync(new URL('key.pem', TLS_DIR)) });
+
+export async function startFakeServer(handler: Handler, latencyMs = 0, host = '127.0.0.1', opts: { tls?: boolean } = {}): Promise<FakeServer> {
   const timers = new Set<NodeJS.Timeout>();
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     fake.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
+    if (fake.silent) return;
     const answer = () => {
       if (fake.failStatus) return sendJson(res, fake.failStatus, { message: 'fake failure' });
+      const location = fake.redirects.get(req.url ?? '');
+      if (location !== undefined) {
+        res.writeHead(302, { Location: location });
+        return res.end();
+      }
       handler(req, res, new URL(req.url ?? '/', fake.origin));
     };
     if (fake.latencyMs <= 0) return answer();
@@ -43,16 +65,26 @@ export async function startFakeServer(handler: Handler, latencyMs = 0, host = '1
       answer();
     }, fake.latencyMs);
     timers.add(timer);
+  };
+  const server: Server = opts.tls ? createHttpsServer(tlsFiles(), listener) : createServer(listener);
+  // For https, 'connection' is the TCP socket, before the handshake: counted even if the client then refuses the certificate.
+  server.on('connection', (socket: Socket) => {
+    fake.connections++;
+    fake.openConnections++;
+    socket.once('close', () => fake.openConnections--);
   });
-  server.on('connection', () => fake.connections++);
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
 
   const fake: FakeServer = {
-    origin: `http://${host}:${port}`,
+    origin: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
+    host: `${host}:${port}`,
     connections: 0,
+    openConnections: 0,
     requests: [],
     latencyMs,
+    silent: false,
+    redirects: new Map(),
     async close() {
       for (const timer of timers) clearTimeout(timer);
       server.closeAllConnections();
