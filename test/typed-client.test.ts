@@ -113,7 +113,7 @@ describe('scopegate/client against a real server', () => {
     const error = await refusal(stranger.viewer());
     expect(error).toMatchObject({ name: 'ScopegateError', code: 'UNAUTHENTICATED', status: 401 });
     expect(error.requestId).toMatch(/\S/);
-    expect(error.message).not.toBe('');
+    expect(error.message).toMatch(/token/i);
 
     // Extra headers go with every request: the server takes a caller's request id.
     const traced = createClient({ url: server.url, token: `sgt_${'x'.repeat(36)}`, headers: { 'x-request-id': 'client-test-401' } });
@@ -146,7 +146,7 @@ describe('scopegate/client against a real server', () => {
     const error = await refusal(client.viewer());
     expect(error.code).toBe('NETWORK_ERROR');
     expect(error.status).toBeUndefined();
-    expect(error.message).toContain(`127.0.0.1:${port}/graphql`);
+    expect(error.message).toMatch(new RegExp(`^cannot reach http://127\\.0\\.0\\.1:${port}/graphql: .*ECONNREFUSED`));
     expect(error.cause).toBeInstanceOf(Error);
   });
 });

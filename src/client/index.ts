@@ -54,6 +54,12 @@ function endpointOf(url: string | URL): string {
   return endpoint.href;
 }
 
+/** Node's fetch says only "fetch failed"; the system's reason (ECONNREFUSED, ENOTFOUND, …) is its cause. */
+function reason(error: unknown): string {
+  const { message, cause } = (error ?? {}) as { message?: string; cause?: { code?: string; message?: string } };
+  return [message, cause?.code ?? cause?.message].filter(Boolean).join(': ') || String(error);
+}
+
 const printed = new WeakMap<DocumentNode, string>();
 function source(document: unknown): string {
   if (typeof document !== 'object' || document === null || !('kind' in document)) return String(document);
@@ -81,7 +87,7 @@ export function createClient({ url, token, fetch: fetchImpl = globalThis.fetch, 
       });
       text = await response.text();
     } catch (cause) {
-      throw new ScopegateError(`cannot reach ${endpoint}: ${(cause as Error)?.message ?? cause}`, { code: 'NETWORK_ERROR', cause });
+      throw new ScopegateError(`cannot reach ${endpoint}: ${reason(cause)}`, { code: 'NETWORK_ERROR', cause });
     }
     const status = response.status;
     const requestId = response.headers.get('x-request-id') ?? undefined;
