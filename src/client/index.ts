@@ -1,0 +1,122 @@
+/**
+ * scopegate/client: a typed client for a scopegate server. It runs wherever `fetch` exists
+ * (Node 20+, browsers, edge runtimes) and imports nothing of the server.
+ */
+import type { DocumentTypeDecoration, ResultOf, TypedDocumentNode, VariablesOf } from '@graphql-typed-document-node/core';
+import { type DocumentNode, print } from 'graphql';
+import { type GraphQLErrorJson, ScopegateError } from './errors.js';
+import { methods } from './generated/methods.js';
+
+export { ScopegateError, type GraphQLErrorJson } from './errors.js';
+/** The schema's input, enum and result types, e.g. `Role`, `CreateApiTokenInput`, `CreateApiTokenMutation`. */
+export type * from './generated/graphql.js';
+
+export interface ClientOptions {
+  /** The server's base URL (https://scopegate.example.com) or its endpoint (…/graphql). */
+  url: string | URL;
+  /** An API token (sgt_…), personal access token (sgp_…) or session token (sgs_…); none for `login`. */
+  token?: string;
+  /** Another fetch (a test double, a proxy agent); the global one by default. */
+  fetch?: typeof fetch;
+  /** Sent with every request. */
+  headers?: Record<string, string>;
+}
+
+/** Variables are optional when nothing in them is required. */
+type Args<V> = {} extends V ? [variables?: V] : [variables: V];
+
+type Table = typeof methods;
+type Method<K extends keyof Table> = Table[K] extends { document: infer D; takesInput: infer Input }
+  ? (...args: Args<Input extends true ? VariablesOf<D>['input' & keyof VariablesOf<D>] : VariablesOf<D>>) => Promise<ResultOf<D>[K & keyof ResultOf<D>]>
+  : never;
+
+/**
+ * One method per root field of the schema, named after it: a mutation's takes its `input`
+ * (`createApiToken({ namespace, name, role })`), a query's its arguments (`namespace({ name })`).
+ * Each resolves to the field's value, with every scalar of the payload and of its main object.
+ */
+export type Methods = { [K in keyof Table]: Method<K> };
+
+export interface Client extends Methods {
+  /** The GraphQL endpoint requests go to. */
+  readonly endpoint: string;
+  /**
+   * Any operation: a typed document from GraphQL Code Generator (resolves to its typed data),
+   * or a query string. Throws a ScopegateError when the server returns errors.
+   */
+  request<R = any, V = Record<string, unknown>>(document: TypedDocumentNode<R, V> | DocumentTypeDecoration<R, V> | string, ...variables: Args<V>): Promise<R>;
+}
+
+/** `https://host` and `https://host/prefix/` mean their `/graphql`; a URL ending in /graphql stays. */
+function endpointOf(url: string | URL): string {
+  const endpoint = new URL(url);
+  if (!/\/graphql\/?$/.test(endpoint.pathname)) endpoint.pathname = `${endpoint.pathname.replace(/\/$/, '')}/graphql`;
+  return endpoint.href;
+}
+
+/** Node's fetch says only "fetch failed"; the system's reason (ECONNREFUSED, ENOTFOUND, …) is its cause. */
+function reason(error: unknown): string {
+  const { message, cause } = (error ?? {}) as { message?: string; cause?: { code?: string; message?: string } };
+  return [message, cause?.code ?? cause?.message].filter(Boolean).join(': ') || String(error);
+}
+
+const printed = new WeakMap<DocumentNode, string>();
+function source(document: unknown): string {
+  if (typeof document !== 'object' || document === null || !('kind' in document)) return String(document);
+  const node = document as DocumentNode;
+  if (!printed.has(node)) printed.set(node, print(node));
+  return printed.get(node)!;
+}
+
+export function createClient({ url, token, fetch: fetchImpl = globalThis.fetch, headers = {} }: ClientOptions): Client {
+  const endpoint = endpointOf(url);
+
+  async function request(document: unknown, variables?: Record<string, unknown>): Promise<any> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetchImpl(endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          ...headers,
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ query: source(document), variables }),
+      });
+      text = await response.text();
+    } catch (cause) {
+      throw new ScopegateError(`cannot reach ${endpoint}: ${reason(cause)}`, { code: 'NETWORK_ERROR', cause });
+    }
+    const status = response.status;
+    const requestId = response.headers.get('x-request-id') ?? undefined;
+    let body: { data?: unknown; errors?: GraphQLErrorJson[] } | undefined;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const errors = Array.isArray(body?.errors) ? body.errors : [];
+    const first = errors[0];
+    if (first || status === 401 || !response.ok || body?.data == null) {
+      const code =
+        status === 401 ? 'UNAUTHENTICATED' : (first?.extensions?.code ?? (body ? (response.ok ? 'INTERNAL_SERVER_ERROR' : 'HTTP_ERROR') : 'BAD_RESPONSE'));
+      const message = first
+        ? `${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more errors)` : ''}`
+        : `${status} ${response.statusText}: ${body ? 'no data' : 'not a GraphQL response'}`;
+      const field = typeof first?.extensions?.field === 'string' ? first.extensions.field : undefined;
+      throw new ScopegateError(message, { code, status, requestId, field, errors });
+    }
+    return body!.data;
+  }
+
+  const client: Record<string, unknown> = { endpoint, request };
+  for (const [field, { document, takesInput }] of Object.entries(methods)) {
+    client[field] = async (args?: Record<string, unknown>) => {
+      const data = await request(document, takesInput ? { input: args } : args);
+      return data[field];
+    };
+  }
+  return client as unknown as Client;
+}
