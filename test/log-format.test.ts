@@ -20,7 +20,7 @@ const PRETTY_LINE = /^\[\d\d:\d\d:\d\d\.\d{3}\] (TRACE|DEBUG|INFO|WARN|ERROR|FAT
 const ANSI = /\x1b\[[0-9;]*m/g;
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 25_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 45_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
@@ -72,8 +72,8 @@ async function session(env: Record<string, string>, terminal: boolean) {
     // Each request is logged when its response is done.
     await waitFor('the last request in the log', () => all().includes('log-format-last'));
   } finally {
-    if (terminal) running.child.stdin!.write('\x03');
-    else running.child.kill('SIGTERM');
+    if (!exited && terminal) running.child.stdin!.write('\x03');
+    else if (!exited) running.child.kill('SIGTERM');
   }
   expect(await running.exit).toEqual({ code: 0, signal: null });
   const lines = (text: string) =>
@@ -145,7 +145,7 @@ describe('the format of the log that npm start writes', () => {
     expectNoSecrets(stdout, secrets);
   });
 
-  it('refuses any other LOG_FORMAT at start, naming it and the allowed values', async () => {
+  it('refuses any other LOG_FORMAT at start, naming it and the allowed values', { timeout: 60_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scopegate-log-format-'));
     const running = spawnEntryPoint({ DATABASE_URL: path.join(dir, 'db.sqlite'), SCOPEGATE_DATA_DIR: dir, PORT: '0', LOG_FORMAT: 'yaml' });
     expect(await running.exit).toEqual({ code: 2, signal: null });
