@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { QUOTAS, type QuotaSetting } from './domain/quotas.js';
+import { LOG_FORMATS } from './logger.js';
 import { parseAllowList } from './outbound/policy.js';
 import { GITHUB_DEFAULT_URL, GITLAB_DEFAULT_URL } from './providers/git.js';
 import { HETZNER_DEFAULT_URL } from './providers/hetzner.js';
@@ -72,6 +73,8 @@ const envSchema = z.object({
       }
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Unset: pretty on a terminal, JSON lines otherwise (src/logger.ts).
+  LOG_FORMAT: z.enum(LOG_FORMATS, { error: `LOG_FORMAT must be ${LOG_FORMATS.join(' or ')} (unset: pretty on a terminal, json otherwise)` }).optional(),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 }).refine((c) => !(c.NODE_ENV === 'production' && c.SCOPEGATE_ALLOW_PRIVATE_TARGETS), {
   path: ['SCOPEGATE_ALLOW_PRIVATE_TARGETS'],

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger, flushStdout } from './logger.js';
+import { chooseLogFormat, createConsoleLogger, flushStdout } from './logger.js';
 import { startScopegate } from './server.js';
 
 /** Entry point: validated configuration, the server, the first-start token, clean shutdown. */
@@ -14,9 +14,15 @@ async function main() {
     }
     throw err;
   }
-  const log = createLogger(config.LOG_LEVEL);
-  const gate = await startScopegate(config, { log });
-  log.info({ url: gate.url, database: gate.app.dialect }, 'scopegate listening');
+  const { log, release } = createConsoleLogger(config.LOG_LEVEL, chooseLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true));
+  let gate;
+  try {
+    gate = await startScopegate(config, { log });
+  } catch (err) {
+    // What was logged on the way may explain the failure.
+    release();
+    throw err;
+  }
 
   const lines = [
     '',
@@ -38,6 +44,8 @@ async function main() {
   }
   // The banner goes to stderr so the JSON log on stdout never carries the secret.
   console.error(lines.join('\n') + '\n');
+  release();
+  log.info({ url: gate.url, database: gate.app.dialect }, 'scopegate listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

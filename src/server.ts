@@ -17,11 +17,12 @@ import { sealUnkeyedTrail } from './domain/audit.js';
 import { AuthFailureRecorder } from './domain/auth-failures.js';
 import { capTokenLifetimes } from './domain/tokens.js';
 import { bootstrapAdmin } from './domain/users.js';
-import { invalidToken, useAnonymousGate } from './http/auth-gate.js';
+import { bearerToken, invalidToken, useAnonymousGate } from './http/auth-gate.js';
 import { readBody, refuseTooLarge, sendError, sendResponse } from './http/body.js';
 import { useDenialAudit } from './http/denials.js';
 import { MAX_ERROR_MESSAGE, useRequestBounds } from './http/request-bounds.js';
 import { useMutationLimit } from './http/mutation-limit.js';
+import { useSuggestionsForPrincipals } from './http/suggestions.js';
 import { createLogger, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { migrateToLatest, openDatabase, ping } from './store/db.js';
@@ -160,7 +161,10 @@ function createGraphQLHandler(app: App) {
         // The static estimate grows 1.5× per level; connections nest deep, so the depth limit does the real work.
         costLimit: { maxCost: 100_000 },
         maxDirectives: { n: 20 },
+        // Replaced by useSuggestionsForPrincipals: it hid them from every caller, and at validation only.
+        blockFieldSuggestion: { enabled: false },
       }),
+      useSuggestionsForPrincipals(app.verifier),
       useRequestBounds(),
       useAnonymousGate(),
       useMutationLimit(app),
@@ -172,14 +176,14 @@ function createGraphQLHandler(app: App) {
       const header = request.headers.get('authorization');
       let principal = null;
       if (header !== null) {
-        const match = /^Bearer ([^\s]+)$/i.exec(header.trim());
-        if (!match) {
+        const token = bearerToken(header);
+        if (token === null) {
           const reason = 'Authorization header must be "Bearer <token>"';
           await app.authFailures.record(meta, { action: 'auth.failed', reason });
           throw invalidToken(reason);
         }
         try {
-          principal = await app.verifier.verify(match[1]);
+          principal = await app.verifier.verify(token);
         } catch (err) {
           if (err instanceof InvalidTokenError) {
             await app.authFailures.record(meta, { action: 'auth.failed', reason: err.description, hint: err.hint });

@@ -21,6 +21,11 @@ export const invalidToken = (description: string) =>
     },
   });
 
+/** The token of an `Authorization: Bearer <token>` header; null for any other shape of the header. */
+export function bearerToken(header: string): string | null {
+  return /^Bearer ([^\s]+)$/i.exec(header.trim())?.[1] ?? null;
+}
+
 const PUBLIC_ROOT_FIELDS = new Set(['login', '__typename']);
 
 /** An anonymous request may run `login` and nothing else; anything more is refused before execution. */

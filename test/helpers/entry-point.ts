@@ -18,13 +18,18 @@ export interface EntryPoint {
 /**
  * The real entry point as `npm start` runs it, with exactly this environment (plus PATH and
  * HOME), never the test's own; `detached` gives it a process group of its own, as under a supervisor.
+ * `terminal` runs it on a pseudo-terminal (util-linux `script`), as a person at a console does:
+ * its stdout and stderr arrive together in stdout(), and child.stdin is the keyboard ('\x03' is Ctrl-C).
  */
-export function spawnEntryPoint(env: Record<string, string>, { detached = false } = {}): EntryPoint {
-  const child = spawn(START[0] === 'node' ? process.execPath : START[0]!, START.slice(1), {
+export function spawnEntryPoint(env: Record<string, string>, { detached = false, terminal = false } = {}): EntryPoint {
+  const command = [START[0] === 'node' ? process.execPath : START[0]!, ...START.slice(1)];
+  // `script` runs the command through a shell; `exec` lets Ctrl-C reach the server rather than the shell.
+  const [file, ...args] = terminal ? ['script', '-qfec', `exec ${command.map((a) => `'${a}'`).join(' ')}`, '/dev/null'] : command;
+  const child = spawn(file!, args, {
     cwd: ROOT,
     detached,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [terminal ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
