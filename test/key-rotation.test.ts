@@ -15,11 +15,11 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startScopegate, type Scopegate } from '../src/server.js';
 import { actions } from './helpers/fixtures.js';
+import { scriptCommand } from './helpers/scripts.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
-const SCRIPT = path.join(REPO, 'scripts', 'rotate-key.ts');
+const [ROTATE_KEY, ...ROTATE_KEY_ARGS] = scriptCommand('rotate-key');
 const NS = 'acme';
 const OLD = randomBytes(32).toString('base64');
 const NEW = randomBytes(32).toString('base64');
@@ -106,7 +106,7 @@ function rotate(server: TestServer, keys: Record<string, string> | null, active:
   });
   if (keys) env.SCOPEGATE_KEYRING = ring(keys);
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [SCRIPT, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ROTATE_KEY!, [...ROTATE_KEY_ARGS, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
