@@ -232,9 +232,13 @@ describe('credentials', () => {
       expect(onlyDescription.updateRegistryCredential).toMatchObject({ description: 'Docker Hub, read only', username: 'me' });
       expect(await reveal('dockerhub')).toEqual({ password: 'dckr_pat_first-0000' });
 
+      // The server's clock is this process's: once it has passed the last stamp, an update is stamped later.
+      const lastStamp = Date.parse(onlyDescription.updateRegistryCredential.updatedAt);
+      while (Date.now() <= lastStamp) await new Promise((r) => setTimeout(r, 1));
+      const sentAt = Date.now();
       const updated = await server.ok(M.updateRegistry, { i: { namespace: NS, name: 'dockerhub', username: 'me2', password: 'dckr_pat_second-1111' } }, editor);
       expect(updated.updateRegistryCredential).toMatchObject({ username: 'me2', description: 'Docker Hub, read only' });
-      expect(Date.parse(updated.updateRegistryCredential.updatedAt)).toBeGreaterThanOrEqual(Date.parse(before.updatedAt));
+      expect(Date.parse(updated.updateRegistryCredential.updatedAt)).toBeGreaterThanOrEqual(sentAt);
       expect(updated.updateRegistryCredential.createdAt).toBe(before.createdAt);
       expect(await reveal('dockerhub')).toEqual({ password: 'dckr_pat_second-1111' });
       expect(databaseBytes(server)).not.toContain('dckr_pat_first-0000');

@@ -3,7 +3,7 @@
  * the server's environment): interrupted and resumed, idempotent, online next to a
  * running server without overwriting its writes, and loud about a secret it cannot read.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -94,8 +94,17 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the script as `npm run rotate-key` would, with the server's environment. */
-function rotate(server: TestServer, keys: Record<string, string> | null, active: string, args: string[] = [], onStderr?: (text: string) => void): Promise<Run> {
+/**
+ * Runs the script as `npm run rotate-key` does (the built JavaScript under plain node, one process,
+ * so that `onStderr` gets the script's own process), with the server's environment.
+ */
+function rotate(
+  server: TestServer,
+  keys: Record<string, string> | null,
+  active: string,
+  args: string[] = [],
+  onStderr?: (text: string, child: ChildProcess) => void,
+): Promise<Run> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SCOPEGATE_') && k !== 'DATABASE_URL') env[k] = v;
   Object.assign(env, {
@@ -112,7 +121,7 @@ function rotate(server: TestServer, keys: Record<string, string> | null, active:
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => {
       stderr += d;
-      onStderr?.(stderr);
+      onStderr?.(stderr, child);
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -265,18 +274,31 @@ describe('rotate-key, online next to a running server', () => {
     const fresh = Object.fromEntries(Object.keys(changed.secret).map((k) => [k, mark(`fresh${k}`)]));
     const updateMutation = changed.mutation.replace('Create', 'Update').replace('create', 'update');
 
+    // The script is paused (SIGSTOP) as soon as it says it has read the rows, during the
+    // 1 s it waits before the first row, and resumed once the API's change is in: however
+    // slow that change is, the script has read the row before it and writes it back after.
+    let script: ChildProcess | undefined;
     let batchRead!: () => void;
     const readSeen = new Promise<void>((resolve) => (batchRead = resolve));
-    const running = rotate(server, { old: OLD, new: NEW }, 'new', ['--verbose', '--throttle-ms', '400'], (stderr) => {
-      if (/read a batch of 5/.test(stderr)) batchRead();
+    const running = rotate(server, { old: OLD, new: NEW }, 'new', ['--verbose', '--throttle-ms', '1000'], (stderr, child) => {
+      if (!script && /read a batch of 5/.test(stderr)) {
+        script = child;
+        child.kill('SIGSTOP');
+        batchRead();
+      }
     });
-    await Promise.race([readSeen, running.then((r) => Promise.reject(new Error(`script ended early: ${r.stdout}${r.stderr}`)))]);
+    try {
+      await Promise.race([readSeen, running.then((r) => Promise.reject(new Error(`script ended early: ${r.stdout}${r.stderr}`)))]);
+      expect(keyIds(server)[changed.name], 'the script was paused before writing any row').toBe('old');
 
-    const update = await online.gql(updateMutation, { i: { namespace: NS, name: changed.name, ...fresh, skipValidation: true } });
-    expect(update.errors).toBeUndefined();
-    // Reads keep working while the script runs.
-    const listed = await online.gql('{ namespace(name: "acme") { credentials { edges { node { name } } } } }');
-    expect(listed.data.namespace.credentials.edges).toHaveLength(6);
+      const update = await online.gql(updateMutation, { i: { namespace: NS, name: changed.name, ...fresh, skipValidation: true } });
+      expect(update.errors).toBeUndefined();
+      // Reads keep working while the script runs.
+      const listed = await online.gql('{ namespace(name: "acme") { credentials { edges { node { name } } } } }');
+      expect(listed.data.namespace.credentials.edges).toHaveLength(6);
+    } finally {
+      script?.kill('SIGCONT');
+    }
 
     const run = await running;
     expect(run.code, run.stderr).toBe(0);

@@ -3,13 +3,15 @@ import { verifyAuditChain } from '../src/domain/audit.js';
 import { openDatabase } from '../src/store/db.js';
 import { startFakeHelmRepo } from './fakes/helm-repo.js';
 import { actions } from './helpers/fixtures.js';
-import { createDatabase, dropDatabase } from './helpers/postgres.js';
+import { dropDatabase, testDatabase } from './helpers/postgres.js';
 import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
+import { suiteName } from './helpers/services.js';
 
-const databaseUrl = await createDatabase('postgres.test.ts');
+// Skipped only when no PostgreSQL answers and CI is not set; any other error fails the file.
+const { url: databaseUrl, skipped } = await testDatabase('postgres.test.ts');
 
 /** The same migrations, queries and rules on PostgreSQL, end to end over HTTP. */
-describe.skipIf(!databaseUrl)('on PostgreSQL', () => {
+describe.skipIf(!databaseUrl)(suiteName('on PostgreSQL', skipped), () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ DATABASE_URL: databaseUrl!, SCOPEGATE_ALLOW_PRIVATE_TARGETS: 'true' });

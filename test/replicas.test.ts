@@ -1,30 +1,15 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from './helpers/fixtures.js';
 import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
+import { redisSkipReason, suiteName } from './helpers/services.js';
 
 const REDIS_URL = process.env.SCOPEGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect(Number(port || 6379), hostname, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
-const redis = await reachable(REDIS_URL);
-if (!redis) console.warn(`replicas.test.ts: no Redis at ${REDIS_URL}, skipping the cross-replica invalidation tests`);
+// Skipped only when no Redis answers and CI is not set; any other error fails the file.
+const skipped = await redisSkipReason(REDIS_URL, 'replicas.test.ts');
 
 /** Two replicas over one database: a change on one must reach the other's token cache at once. */
-describe.skipIf(!redis)('several replicas with Redis', () => {
+describe.skipIf(skipped !== null)(suiteName('several replicas with Redis', skipped), () => {
   let a: TestServer;
   let b: TestServer;
   const env = { SCOPEGATE_REDIS_URL: REDIS_URL, SCOPEGATE_TOKEN_CACHE_TTL_SECONDS: '300' };

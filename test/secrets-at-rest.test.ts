@@ -80,15 +80,34 @@ describe('secrets and passwords at rest', () => {
       await act.createPersonalToken(bobSession, { name: 'admin-cli', admin: true }),
       await act.createPersonalToken(admin, { name: 'ops' }),
     ];
-    const regenPat = await server.ok('mutation { regeneratePersonalAccessToken(input: { name: "laptop", gracePeriodSeconds: 60 }) { secret } }', {}, aliceSession);
+    const regenPat = await server.ok('mutation { regeneratePersonalAccessToken(input: { name: "laptop", gracePeriodSeconds: 3600 }) { secret } }', {}, aliceSession);
     patSecrets.push(regenPat.regeneratePersonalAccessToken.secret);
     await server.ok('mutation { revokePersonalAccessToken(input: { name: "ops" }) { deleted } }', {}, admin);
 
-    for (const secret of [...apiSecrets, ...patSecrets, aliceSession, bobSession]) {
-      expect(secret).toMatch(SECRET_SHAPE);
-      // Use each: successful, refused (disabled, revoked, regenerated) and cached paths all run.
+    // Use each: successful, refused (disabled, revoked, regenerated) and cached paths all run,
+    // each with the answer it must get.
+    const VALID = 200;
+    const GONE = 'token is not valid (unknown or revoked)';
+    const uses: [label: string, secret: string, expected: typeof VALID | string][] = [
+      ['ci, regenerated twice since', apiSecrets[0], GONE],
+      ['deploy, revoked', apiSecrets[1], GONE],
+      ['read, disabled', apiSecrets[2], 'token is disabled'],
+      ['ci, regenerated since with an hour of grace', apiSecrets[3], VALID],
+      ['ci, current', apiSecrets[4], VALID],
+      ['child, made by deploy before it was revoked', apiSecrets[5], VALID],
+      ['laptop, regenerated since with an hour of grace', patSecrets[0], VALID],
+      ['admin-cli', patSecrets[1], VALID],
+      ['ops, revoked', patSecrets[2], GONE],
+      ['laptop, current', patSecrets[3], VALID],
+      ["alice's session, which changed her password", aliceSession, VALID],
+      ["bob's session", bobSession, VALID],
+    ];
+    expect(uses.map(([, secret]) => secret).sort()).toEqual([...apiSecrets, ...patSecrets, aliceSession, bobSession].sort());
+    for (const [label, secret, expected] of uses) {
+      expect(secret, label).toMatch(SECRET_SHAPE);
       const res = await act.whoami(secret);
-      expect([200, 401]).toContain(res.status);
+      if (expected === VALID) expect(res.status, label).toBe(200);
+      else expect([res.status, res.errors?.[0]?.message], label).toEqual([401, expected]);
     }
     // Every one of them was collected by the harness for the leak check.
     for (const secret of [...apiSecrets, ...patSecrets, aliceSession, aliceSession2, bobSession, admin]) {

@@ -212,8 +212,16 @@ describe('first start, restart and graceful shutdown of src/main.ts', () => {
       path: '/graphql',
       method: 'POST',
       agent: false,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': 'in-flight-login' },
+      // Node's server answers "100 Continue" as it hands the request to its handler: our sign
+      // that the server has it (and so will wait for it on SIGTERM), with no sleep.
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'x-request-id': 'in-flight-login',
+        expect: '100-continue',
+      },
     });
+    const handling = new Promise<void>((resolve) => req.once('continue', () => resolve()));
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       req.on('response', (res) => {
         let text = '';
@@ -223,14 +231,10 @@ describe('first start, restart and graceful shutdown of src/main.ts', () => {
       });
       req.on('error', reject);
     });
-    // Headers and half the body: the server is now handling this request (waiting for the rest).
+    // Headers and the start of the body; once it has said "continue", the server is handling
+    // this request (waiting for the rest).
     req.write(body.slice(0, 20));
-    await new Promise<void>((resolve) => {
-      const connected = (s: import('node:net').Socket) => (s.connecting ? s.once('connect', () => resolve()) : resolve());
-      if (req.socket) connected(req.socket);
-      else req.once('socket', connected);
-    });
-    await new Promise((r) => setTimeout(r, 300));
+    await Promise.race([handling, response.then(() => Promise.reject(new Error('answered before the body was complete')))]);
     first.child.kill('SIGTERM');
     // It stops accepting new connections while our request is still open.
     await waitFor('the listener to close', () => first.stdout().includes('shutting down'));

@@ -1,16 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSecret } from '../src/auth/secrets.js';
+import { movableClock } from './helpers/clock.js';
 import { actions } from './helpers/fixtures.js';
 import { codeOf, findLeakedSecrets, startTestServer, type TestServer } from './helpers/server.js';
 
 const TOKEN_FIELDS = 'id name resourceName role description enabled expiresAt expired createdAt updatedAt lastUsedAt secretHint secretRotatedAt createdBy { username }';
 
 describe('namespace API token lifecycle, as a user of the seeds does it', () => {
+  const HOUR = 3_600_000;
+  const clock = movableClock();
   let server: TestServer;
   let act: ReturnType<typeof actions>;
   let owner: string;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, undefined, { now: clock.now });
     act = actions(server);
     await act.createUser('olivia');
     owner = await act.login('olivia');
@@ -60,17 +64,36 @@ describe('namespace API token lifecycle, as a user of the seeds does it', () => 
 
   it('records lastUsedAt off the response path, at most once a minute', async () => {
     const secret = await act.createApiToken(owner, { namespace: 'default', name: 'used', role: 'VIEWER' });
+    const marker = await act.createApiToken(owner, { namespace: 'default', name: 'used-marker', role: 'VIEWER' });
+    const lastUsed = async () => {
+      const data = await server.ok('{ namespace(name: "default") { used: apiToken(name: "used") { lastUsedAt } marker: apiToken(name: "used-marker") { lastUsedAt } } }', {}, owner);
+      return { used: data.namespace.used.lastUsedAt as string | null, marker: data.namespace.marker.lastUsedAt as string | null };
+    };
+    /** Polls (the write is off the response path) until `done`; fails after 10 s. */
+    const until = async (done: (seen: Awaited<ReturnType<typeof lastUsed>>) => boolean) => {
+      for (const deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 20))) {
+        const seen = await lastUsed();
+        if (done(seen)) return seen;
+        if (Date.now() > deadline) throw new Error(`lastUsedAt never got there: ${JSON.stringify(seen)}`);
+      }
+    };
+
     await viewerOf(secret);
-    let lastUsedAt: string | null = null;
-    for (let i = 0; i < 50 && !lastUsedAt; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      lastUsedAt = (await server.ok('{ namespace(name: "default") { apiToken(name: "used") { lastUsedAt } } }', {}, owner)).namespace.apiToken.lastUsedAt;
-    }
-    expect(lastUsedAt).not.toBeNull();
+    const first = (await until((seen) => seen.used !== null)).used!;
+    // Used again 30 s later (by the server's clock): within the minute, nothing is written.
+    // The marker's first use comes after it; writes run in the order their uses came (one queue
+    // of callbacks, one database connection), so once the marker's is in, a second write of
+    // "used" would be too, and would read 30 s later.
+    clock.advance(30_000);
     await viewerOf(secret);
-    await new Promise((r) => setTimeout(r, 50));
-    const again = (await server.ok('{ namespace(name: "default") { apiToken(name: "used") { lastUsedAt } } }', {}, owner)).namespace.apiToken.lastUsedAt;
-    expect(again).toBe(lastUsedAt);
+    await viewerOf(marker);
+    const after = await until((seen) => seen.marker !== null);
+    expect(after.used).toBe(first);
+    // Past the minute, a use is written again.
+    clock.advance(31_000);
+    await viewerOf(secret);
+    const later = await until((seen) => seen.used !== first);
+    expect(Date.parse(later.used!)).toBeGreaterThanOrEqual(Date.parse(first) + 61_000);
   });
 
   it('disables and re-enables a token, refusing it while disabled', async () => {
@@ -105,7 +128,8 @@ describe('namespace API token lifecycle, as a user of the seeds does it', () => 
 
   it('sets and clears expiry; an expired token gets 401 saying when it expired', async () => {
     const secret = await act.createApiToken(owner, { namespace: 'default', name: 'short', role: 'VIEWER', expiresInDays: 7 });
-    const soon = new Date(Date.now() + 1500).toISOString();
+    // An hour ahead: certainly still valid now; then the server's clock moves past it.
+    const soon = new Date(clock.now().getTime() + HOUR).toISOString();
     const upd = await server.ok(
       'mutation($at: DateTime) { updateApiToken(input: { namespace: "default", name: "short", expiresAt: $at }) { expiresAt expired } }',
       { at: soon },
@@ -113,7 +137,7 @@ describe('namespace API token lifecycle, as a user of the seeds does it', () => 
     );
     expect(upd.updateApiToken).toEqual({ expiresAt: soon, expired: false });
     expect((await viewerOf(secret)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1600));
+    clock.advance(HOUR + 1000);
     const expired = await viewerOf(secret);
     expect(expired.status).toBe(401);
     expect(expired.errors![0].message).toBe(`token expired at ${soon}`);
@@ -157,15 +181,17 @@ describe('namespace API token lifecycle, as a user of the seeds does it', () => 
   it('regenerates with a grace period: both secrets work until it ends', async () => {
     const old = await act.createApiToken(owner, { namespace: 'default', name: 'graceful', role: 'EDITOR' });
     const res = await server.ok(
-      'mutation { regenerateApiToken(input: { namespace: "default", name: "graceful", gracePeriodSeconds: 2 }) { secret } }',
+      'mutation { regenerateApiToken(input: { namespace: "default", name: "graceful", gracePeriodSeconds: 3600 }) { secret } }',
       {},
       owner,
     );
     const fresh = res.regenerateApiToken.secret;
     expect((await viewerOf(old)).status).toBe(200);
     expect((await viewerOf(fresh)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2100));
-    expect((await viewerOf(old)).status).toBe(401);
+    clock.advance(HOUR + 1000);
+    const ended = await viewerOf(old);
+    expect(ended.status).toBe(401);
+    expect(ended.errors![0].message).toBe('token has been regenerated; use the new secret');
     expect((await viewerOf(fresh)).status).toBe(200);
   });
 
@@ -177,9 +203,12 @@ describe('namespace API token lifecycle, as a user of the seeds does it', () => 
     const refused = await viewerOf(secret);
     expect(refused.status).toBe(401);
     expect(refused.errors![0].message).toBe('token is not valid (unknown or revoked)');
-    const unknown = await viewerOf('sgt_' + 'A'.repeat(30) + secret.slice(-6));
-    // Unknown and revoked read the same (when the checksum is valid); a bad checksum says so.
-    expect([unknown.errors![0].message]).toEqual([expect.stringMatching(/not valid|malformed/)]);
+    // Unknown (well formed, valid checksum, in no row) and revoked read the same; a bad checksum says so.
+    const unknown = await viewerOf(generateSecret('API'));
+    const shape = (res: typeof refused) => ({ status: res.status, code: codeOf(res), message: res.errors?.[0]?.message, data: res.data });
+    expect(shape(unknown)).toEqual(shape(refused));
+    const mistyped = await viewerOf(`${secret.slice(0, -1)}${secret.endsWith('a') ? 'b' : 'a'}`);
+    expect([mistyped.status, mistyped.errors![0].message]).toEqual([401, 'token is malformed (bad prefix, length or checksum)']);
     const tokens = await server.ok('{ namespace(name: "default") { apiToken(name: "gone") { name } } }', {}, owner);
     expect(tokens.namespace.apiToken).toBeNull();
     const again = await act.createApiToken(owner, { namespace: 'default', name: 'gone', role: 'VIEWER' });
