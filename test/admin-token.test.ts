@@ -19,7 +19,7 @@ afterAll(() => server?.close());
 
 describe('npm run admin:token', () => {
   it('prints a new administrator token, once, that works on the running server and expires in a day', async () => {
-    const run = await runScript('admin-token', env);
+    const run = await runScript('admin:token', env);
     expect(run.code, run.output).toBe(0);
     const secret = run.stdout.trim();
     expect(secret).toMatch(/^sgp_[0-9A-Za-z]{36}$/);
@@ -40,22 +40,22 @@ describe('npm run admin:token', () => {
   });
 
   it('--expires-in sets the lifetime; a user who is not an active administrator is refused', async () => {
-    const week = await runScript('admin-token', env, ['--expires-in', '7']);
+    const week = await runScript('admin:token', env, ['--expires-in', '7']);
     expect(week.code, week.output).toBe(0);
     const days = (Date.parse((await server.ok('{ viewer { personalAccessToken { expiresAt } } }', {}, week.stdout.trim())).viewer.personalAccessToken.expiresAt) - Date.now()) / 86_400_000;
     expect(Math.round(days)).toBe(7);
     await server.ok('mutation { createUser(input: { username: "plain", password: "a-long-password-1" }) { id } }', {}, server.adminToken);
-    const plain = await runScript('admin-token', env, ['--user', 'plain']);
+    const plain = await runScript('admin:token', env, ['--user', 'plain']);
     expect(plain.code).toBe(2);
     expect(plain.stderr).toMatch(/"plain" is not an active administrator/);
     expect(plain.stdout).toBe('');
   });
 
   it('refuses, saying why, when the database cannot be reached or the key is not the server\'s', async () => {
-    const unreachable = await runScript('admin-token', { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
+    const unreachable = await runScript('admin:token', { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' });
     expect(unreachable.code).toBe(2);
     expect(unreachable.stderr).toMatch(/database at DATABASE_URL cannot be reached/);
-    const wrongKey = await runScript('admin-token', { ...env, SCOPEGATE_MASTER_KEY: randomBytes(32).toString('base64') });
+    const wrongKey = await runScript('admin:token', { ...env, SCOPEGATE_MASTER_KEY: randomBytes(32).toString('base64') });
     expect(wrongKey.code).toBe(2);
     expect(wrongKey.stderr).toMatch(/\bk1\b/);
     expect(wrongKey.stdout).toBe('');

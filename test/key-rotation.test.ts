@@ -15,10 +15,11 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startScopegate, type Scopegate } from '../src/server.js';
 import { actions } from './helpers/fixtures.js';
+import { scriptCommand } from './helpers/scripts.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const SCRIPT = path.join(REPO, 'scripts', 'rotate-key.ts');
+const [ROTATE_KEY, ...ROTATE_KEY_ARGS] = scriptCommand('rotate-key');
 const NS = 'acme';
 const OLD = randomBytes(32).toString('base64');
 const NEW = randomBytes(32).toString('base64');
@@ -94,8 +95,8 @@ interface Run {
 }
 
 /**
- * Runs the script as `npm run rotate-key` would (node with tsx's loader, but without tsx's
- * wrapper process, so that `onStderr` gets the script's own process), with the server's environment.
+ * Runs the script as `npm run rotate-key` does (the built JavaScript under plain node, one process,
+ * so that `onStderr` gets the script's own process), with the server's environment.
  */
 function rotate(
   server: TestServer,
@@ -114,7 +115,7 @@ function rotate(
   });
   if (keys) env.SCOPEGATE_KEYRING = ring(keys);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(ROTATE_KEY!, [...ROTATE_KEY_ARGS, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

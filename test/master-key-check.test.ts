@@ -4,22 +4,18 @@
  * from the keyring keeps the server up but not ready. Real servers restarted on the same
  * SQLite file, the real entry point and the real scripts as child processes.
  */
-import { spawn } from 'node:child_process';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnEntryPoint } from './helpers/entry-point.js';
 import { auditVerify, rotateKey } from './helpers/scripts.js';
 import { createDatabase, dropDatabase } from './helpers/postgres.js';
 import { actions } from './helpers/fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
 const NS = 'acme';
 const newKey = () => randomBytes(32).toString('base64');
 const keyring = (keys: Record<string, string>, active: string) => ({
@@ -100,28 +96,21 @@ async function seeded(env: Record<string, string>, names: string[]) {
   }
 }
 
-/** src/main.ts as operators run it; resolves when it exits, or stops it once it listens. */
-function runMain(env: Record<string, string>): Promise<{ code: number | null; listened: boolean; output: string }> {
-  const child = spawn(TSX, ['src/main.ts'], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
+/** The entry point as operators run it (`npm start`); resolves when it exits, or stops it once it listens. */
+async function runMain(env: Record<string, string>): Promise<{ code: number | null; listened: boolean; output: string }> {
+  const running = spawnEntryPoint({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
   let listened = false;
-  const read = (chunk: Buffer) => {
-    output += chunk;
-    if (!listened && output.includes('scopegate is listening')) {
+  const output = () => running.stdout() + running.stderr();
+  const watch = () => {
+    if (!listened && output().includes('scopegate is listening')) {
       listened = true;
-      child.kill('SIGTERM');
+      running.child.kill('SIGTERM');
     }
   };
-  child.stdout.on('data', read);
-  child.stderr.on('data', read);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, listened, output }));
-  });
+  running.child.stdout!.on('data', watch);
+  running.child.stderr!.on('data', watch);
+  const [code] = (await once(running.child, 'close')) as [number | null];
+  return { code, listened, output: output() };
 }
 
 describe('a restart with a wrong key for an id that sealed data', () => {

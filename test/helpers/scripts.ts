@@ -1,9 +1,16 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
+const NPM_SCRIPTS: Record<string, string> = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).scripts;
+
+/** The command `npm run <script>` runs (built JavaScript under plain node), as [file, ...args]. */
+export function scriptCommand(script: string): string[] {
+  const [file, ...args] = NPM_SCRIPTS[script]!.split(' ');
+  return [file === 'node' ? process.execPath : file!, ...args];
+}
 
 export interface ScriptRun {
   code: number | null;
@@ -14,14 +21,15 @@ export interface ScriptRun {
 }
 
 /**
- * Runs scripts/<name>.ts as its npm script would: a child process with exactly the given
+ * Runs an operational script as `npm run <script>` does: a child process with exactly the given
  * environment (none of ours, so no key leaks in from the test's own environment).
  */
-export function runScript(name: string, env: Record<string, string>, args: string[] = []): Promise<ScriptRun> {
+export function runScript(script: string, env: Record<string, string>, args: string[] = []): Promise<ScriptRun> {
   const base: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SCOPEGATE_') && k !== 'DATABASE_URL') base[k] = v;
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [path.join(REPO, 'scripts', `${name}.ts`), ...args], {
+    const [file, ...command] = scriptCommand(script);
+    const child = spawn(file!, [...command, ...args], {
       cwd: REPO,
       env: { ...base, NODE_ENV: 'test', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,5 +43,5 @@ export function runScript(name: string, env: Record<string, string>, args: strin
   });
 }
 
-export const auditVerify = (env: Record<string, string>, args: string[] = []) => runScript('audit-verify', env, args);
+export const auditVerify = (env: Record<string, string>, args: string[] = []) => runScript('audit:verify', env, args);
 export const rotateKey = (env: Record<string, string>, args: string[] = []) => runScript('rotate-key', env, args);
