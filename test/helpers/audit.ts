@@ -1,0 +1,28 @@
+import Database from 'better-sqlite3';
+import type { TestServer } from './server.js';
+
+/** An audit event as stored, the fields tests look at. */
+export interface StoredAuditEvent {
+  action: string;
+  outcome: 'SUCCESS' | 'DENIED' | 'ERROR';
+  actor_kind: string | null;
+  actor_name: string | null;
+  namespace: string | null;
+  target: string | null;
+  details: string | null;
+}
+
+/**
+ * The audit events one request wrote, oldest first, read straight from the SQLite file
+ * (send the request with an `x-request-id` header of your own to find them).
+ */
+export function auditEventsOf(server: TestServer, requestId: string): StoredAuditEvent[] {
+  const db = new Database(server.dbFile, { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare('select action, outcome, actor_kind, actor_name, namespace, target, details from audit_events where request_id = ? order by seq')
+      .all(requestId) as StoredAuditEvent[];
+  } finally {
+    db.close();
+  }
+}
