@@ -36,3 +36,33 @@ describe('login brute-force protection', () => {
     expect(reasons.sort()).toEqual(['invalid username or password', 'rate limited']);
   });
 });
+
+// A server of its own: its hundred slow logins would close the folding windows the trail test above reads.
+describe('login brute-force protection per address', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    await actions(server).createUser('roamer', 'right-password-789');
+  });
+  afterAll(() => server.close());
+
+  it('refuses an address that tried 100 usernames, even with a right password, and no other address', async () => {
+    // README: besides 10 per username and address, at most 100 failed logins per address.
+    const PER_ADDRESS = 100;
+    const guesser = server.fromAddress('127.0.0.2');
+    const loginFrom = (client: typeof guesser, username: string, password: string) =>
+      client.gql('mutation($i: LoginInput!) { login(input: $i) { token } }', { i: { username, password } });
+    // Each name once, so neither the username nor the username+address limit is near.
+    const guesses = await Promise.all(Array.from({ length: PER_ADDRESS }, (_, i) => loginFrom(guesser, `nobody-${i}`, 'a-guessed-password')));
+    expect(guesses.map(codeOf)).toEqual(Array(PER_ADDRESS).fill('UNAUTHENTICATED'));
+
+    const spent = await loginFrom(guesser, 'roamer', 'right-password-789');
+    expect(codeOf(spent)).toBe('RATE_LIMITED');
+    expect(spent.data).toBeNull();
+    const elsewhere = await loginFrom(server.fromAddress('127.0.0.3'), 'roamer', 'right-password-789');
+    expect(codeOf(elsewhere)).toBeUndefined();
+    expect(elsewhere.data.login.token).toMatch(/^sgs_/);
+    // A hundred scrypt checks (the limits are fixed in src/auth/login-throttle.ts), on a busy machine.
+  }, 300_000);
+});

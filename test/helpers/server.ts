@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startScopegate, type Scopegate } from '../../src/server.js';
@@ -33,6 +34,11 @@ export interface TestServer {
   gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null, headers?: Record<string, string>): Promise<GqlResponse<T>>;
   /** Like gql, but fails the test on any error; returns data. */
   ok<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<T>;
+  /**
+   * The same requests sent from another local address (any 127.x.y.z works on Linux), so that
+   * the server sees another client address.
+   */
+  fromAddress(localAddress: string): Pick<TestServer, 'gql' | 'ok'>;
   close(): Promise<void>;
 }
 
@@ -70,28 +76,41 @@ export async function startTestServer(env: Record<string, string> = {}, replicaO
   if (!adminToken) throw new Error('expected a first start');
   const issuedSecrets = replicaOf?.issuedSecrets ?? new Set<string>([adminToken]);
 
-  const gql: TestServer['gql'] = async (query, variables, token, headers = {}) => {
-    const res = await fetch(gate.graphqlUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      body: JSON.stringify({ query, variables }),
-    });
-    const text = await res.text();
-    for (const secret of text.match(SECRET_SHAPE) ?? []) issuedSecrets.add(secret);
-    const body = JSON.parse(text);
-    return { status: res.status, headers: res.headers, data: body.data, errors: body.errors, body };
+  type Send = (init: { method: string; headers: Record<string, string>; body: string }) => Promise<{ status: number; headers: Headers; text(): Promise<string> }>;
+  const client = (send: Send): Pick<TestServer, 'gql' | 'ok'> => {
+    const gql: TestServer['gql'] = async (query, variables, token, headers = {}) => {
+      const res = await send({
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...headers,
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      const text = await res.text();
+      for (const secret of text.match(SECRET_SHAPE) ?? []) issuedSecrets.add(secret);
+      const body = JSON.parse(text);
+      return { status: res.status, headers: res.headers, data: body.data, errors: body.errors, body };
+    };
+    const ok: TestServer['ok'] = async (query, variables, token) => {
+      const res = await gql(query, variables, token);
+      if (res.errors?.length || res.status !== 200) {
+        throw new Error(`GraphQL request failed (${res.status}): ${JSON.stringify(res.errors)}`);
+      }
+      return res.data;
+    };
+    return { gql, ok };
   };
-
-  const ok: TestServer['ok'] = async (query, variables, token) => {
-    const res = await gql(query, variables, token);
-    if (res.errors?.length || res.status !== 200) {
-      throw new Error(`GraphQL request failed (${res.status}): ${JSON.stringify(res.errors)}`);
-    }
-    return res.data;
+  const { gql, ok } = client((init) => fetch(gate.graphqlUrl, init));
+  const agents: Agent[] = [];
+  const fromAddress = (localAddress: string) => {
+    const agent = new Agent({ localAddress });
+    agents.push(agent);
+    return client(async (init) => {
+      const res = await undiciFetch(gate.graphqlUrl, { ...init, dispatcher: agent });
+      return { status: res.status, headers: new Headers([...res.headers]), text: () => res.text() };
+    });
   };
 
   return {
@@ -106,7 +125,9 @@ export async function startTestServer(env: Record<string, string> = {}, replicaO
     statements,
     gql,
     ok,
+    fromAddress,
     close: async () => {
+      await Promise.all(agents.map((a) => a.close()));
       await gate.close();
     },
   };
