@@ -20,10 +20,10 @@ import {
   provisionPrincipals,
   type Role,
   ROLE_ORDER,
-  steps,
   TEAM,
 } from './helpers/principals.js';
-import { auditEventsOf, type StoredAuditEvent } from './helpers/audit.js';
+import { auditEventsOf, type StoredAuditEvent } from './helpers/db.js';
+import { actions } from './helpers/fixtures.js';
 import { type GqlResponse, startTestServer, type TestServer } from './helpers/server.js';
 
 // ---------------------------------------------------------------- expectations from the table
@@ -101,7 +101,7 @@ interface Sample {
 let server: TestServer;
 let admin: string;
 let teamId: string;
-let s: ReturnType<typeof steps>;
+let s: ReturnType<typeof actions>;
 
 const isUser = (who: Principal) => !who.refused && (who.kind === 'USER_SESSION' || who.kind === 'PERSONAL_ACCESS_TOKEN');
 
@@ -430,7 +430,7 @@ beforeAll(async () => {
   // about a hundred mutations a user within seconds, past the default mutation limit on a fast machine.
   server = await startTestServer({ SCOPEGATE_MUTATION_LIMIT: '1000' });
   admin = server.adminToken;
-  s = steps(server);
+  s = actions(server);
   await provisionPrincipals(server, principals);
   await s.createUser('spare');
   await createCredentialAsAdmin('REGISTRY', 'seen-cred');

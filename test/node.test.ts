@@ -8,7 +8,8 @@ import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { type GraphQLObjectType, isObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../src/schema/index.js';
-import { createCredential, CREDENTIALS, type CredentialType, OTHER, steps, TEAM } from './helpers/principals.js';
+import { actions } from './helpers/fixtures.js';
+import { createCredential, CREDENTIALS, type CredentialType, OTHER, TEAM } from './helpers/principals.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const NODE_QUERY = `query($id: ID!) { node(id: $id) {
@@ -80,7 +81,7 @@ const rawId = (globalId: string) => decodeGlobalID(globalId).id;
 
 beforeAll(async () => {
   server = await startTestServer();
-  const s = steps(server);
+  const s = actions(server);
   const admin = server.adminToken;
   for (const u of ['alice', 'carol', 'bob', 'loner']) await s.createUser(u);
   const alice = await s.login('alice');
@@ -250,7 +251,7 @@ describe('createdBy shows a user exactly when node(id) would', () => {
   let adminId: string;
 
   beforeAll(async () => {
-    await steps(server).apiToken(server.adminToken, { namespace: TEAM, name: 'token-by-admin', role: 'VIEWER' });
+    await actions(server).apiToken(server.adminToken, { namespace: TEAM, name: 'token-by-admin', role: 'VIEWER' });
     await createCredential(server, server.adminToken, 'HETZNER', TEAM, 'cred-by-admin');
     adminId = (await server.ok('{ user(username: "admin") { id } }', {}, server.adminToken)).user.id;
   });
