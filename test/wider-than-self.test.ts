@@ -3,7 +3,6 @@
  * lifetime): passwords, users, admin rights and tokens, each over real HTTP. The matrix test
  * covers every operation × every cap; these are the escalation paths a security review found.
  */
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from './helpers/fixtures.js';
 import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
@@ -161,25 +160,8 @@ describe('login', () => {
 });
 
 /** A login sent from a given loopback address (Linux routes all of 127/8 to lo). */
-function loginFrom(localAddress: string, username: string, password: string): Promise<GqlResponse> {
-  const body = JSON.stringify({ query: 'mutation($i: LoginInput!) { login(input: $i) { token } }', variables: { i: { username, password } } });
-  const { port } = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path: '/graphql', method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const parsed = JSON.parse(Buffer.concat(chunks).toString());
-          resolve({ status: res.statusCode!, headers: new Headers(), data: parsed.data, errors: parsed.errors, body: parsed });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const loginFrom = (localAddress: string, username: string, password: string) =>
+  server.fromAddress(localAddress).gql('mutation($i: LoginInput!) { login(input: $i) { token } }', { i: { username, password } });
 
 describe('the login throttle', () => {
   it('evaluates at most the limit of a burst of concurrent guesses, the right password included', async () => {

@@ -103,14 +103,19 @@ export async function startTestServer(env: Record<string, string> = {}, replicaO
     return { gql, ok };
   };
   const { gql, ok } = client((init) => fetch(gate.graphqlUrl, init));
-  const agents: Agent[] = [];
+  const agents = new Map<string, { agent: Agent; client: Pick<TestServer, 'gql' | 'ok'> }>();
   const fromAddress = (localAddress: string) => {
-    const agent = new Agent({ localAddress });
-    agents.push(agent);
-    return client(async (init) => {
-      const res = await undiciFetch(gate.graphqlUrl, { ...init, dispatcher: agent });
-      return { status: res.status, headers: new Headers([...res.headers]), text: () => res.text() };
-    });
+    let entry = agents.get(localAddress);
+    if (!entry) {
+      const agent = new Agent({ localAddress });
+      const send: Send = async (init) => {
+        const res = await undiciFetch(gate.graphqlUrl, { ...init, dispatcher: agent });
+        return { status: res.status, headers: new Headers([...res.headers]), text: () => res.text() };
+      };
+      entry = { agent, client: client(send) };
+      agents.set(localAddress, entry);
+    }
+    return entry.client;
   };
 
   return {
@@ -127,7 +132,7 @@ export async function startTestServer(env: Record<string, string> = {}, replicaO
     ok,
     fromAddress,
     close: async () => {
-      await Promise.all(agents.map((a) => a.close()));
+      await Promise.all([...agents.values()].map(({ agent }) => agent.close()));
       await gate.close();
     },
   };
