@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from './helpers/fixtures.js';
-import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
+import { codeOf, expectGqlError, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 let viewer: string;
@@ -71,8 +71,7 @@ describe('what a caller stores is bounded, with the field and the limit named', 
     ['a description over 1000 characters', 'mutation($v: String!) { createApiToken(input: { namespace: "bounded", name: "described", role: VIEWER, description: $v }) { secret } }', 'd'.repeat(1001), /^input\.description: must be at most 1000 characters$/],
   ])('%s', async (_label, query, value, message) => {
     const res = await server.gql(query, { v: value }, server.adminToken);
-    expect(codeOf(res)).toBe('BAD_USER_INPUT');
-    expect(res.errors![0].message).toMatch(message);
+    expectGqlError(res, { code: 'BAD_USER_INPUT', message });
   });
 
   it('a secret of exactly 16 KiB is stored', async () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { expect } from 'vitest';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -155,3 +156,22 @@ export function findLeakedSecrets(server: TestServer, extraSecrets: Iterable<str
 }
 
 export const codeOf = (res: GqlResponse) => res.errors?.[0]?.extensions?.code;
+
+/**
+ * Fails unless the response's first GraphQL error has the given code, message (exactly, or
+ * matching a RegExp), field (`extensions.field`, where a BAD_USER_INPUT names one) and path;
+ * returns that error for further checks.
+ */
+export function expectGqlError(
+  res: GqlResponse,
+  expected: { code?: string; message?: string | RegExp; field?: string; path?: (string | number)[] },
+) {
+  const error = res.errors?.[0];
+  expect(error, `expected a GraphQL error, got ${JSON.stringify(res.body)}`).toBeDefined();
+  const actual = { code: error!.extensions?.code, message: error!.message, field: error!.extensions?.field, path: error!.path };
+  const wanted = Object.fromEntries(
+    Object.entries(expected).map(([k, v]) => [k, v instanceof RegExp ? expect.stringMatching(v) : v]),
+  );
+  expect(actual).toMatchObject(wanted);
+  return error!;
+}
