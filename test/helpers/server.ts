@@ -44,13 +44,17 @@ export interface TestServer {
 }
 
 /**
- * A real server on a free port over a real SQLite file in a fresh temporary folder, or,
- * with `replicaOf`, a second replica over the same database file and key. `now` moves the
- * server's clock (tests never sleep through days).
+ * A real server on a free port over a real SQLite file in a fresh temporary folder, or, with
+ * `existing`, over that server's database file and data folder (so its development key file
+ * too) with these settings instead: a restart once `existing` is closed, a second replica while
+ * it runs. The administrator's token and the secrets seen so far carry over. A SQLite
+ * DATABASE_URL in `env` serves that file instead (a copy, say). `now` moves the server's clock
+ * (tests never sleep through days).
  */
-export async function startTestServer(env: Record<string, string> = {}, replicaOf?: TestServer, { now }: { now?: () => Date } = {}): Promise<TestServer> {
-  const dir = replicaOf?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'scopegate-test-'));
-  const dbFile = path.join(dir, 'scopegate.db');
+export async function startTestServer(env: Record<string, string> = {}, existing?: TestServer, { now }: { now?: () => Date } = {}): Promise<TestServer> {
+  const dir = existing?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'scopegate-test-'));
+  const sqliteFile = env.DATABASE_URL && !env.DATABASE_URL.includes('://') ? env.DATABASE_URL : null;
+  const dbFile = sqliteFile ?? existing?.dbFile ?? path.join(dir, 'scopegate.db');
   const logs: string[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
@@ -73,9 +77,9 @@ export async function startTestServer(env: Record<string, string> = {}, replicaO
     onQuery: (event) => statements.push(event.query.sql),
     now,
   });
-  const adminToken = gate.bootstrap?.secret ?? replicaOf?.adminToken;
+  const adminToken = gate.bootstrap?.secret ?? existing?.adminToken;
   if (!adminToken) throw new Error('expected a first start');
-  const issuedSecrets = replicaOf?.issuedSecrets ?? new Set<string>([adminToken]);
+  const issuedSecrets = existing?.issuedSecrets ?? new Set<string>([adminToken]);
 
   type Send = (init: { method: string; headers: Record<string, string>; body: string }) => Promise<{ status: number; headers: Headers; text(): Promise<string> }>;
   const client = (send: Send): Pick<TestServer, 'gql' | 'ok'> => {
