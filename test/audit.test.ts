@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditVerify } from './helpers/scripts.js';
-import { actions } from './helpers/fixtures.js';
+import { actions, seedTeam } from './helpers/fixtures.js';
 import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
 
 const EVENT_FIELDS = 'id occurredAt action outcome actor { kind name } namespace target requestId ipAddress userAgent details';
@@ -26,15 +26,8 @@ describe('audit trail', () => {
   beforeAll(async () => {
     server = await startTestServer();
     act = actions(server);
-    await act.createUser('alice', passwords[0]);
-    await act.createUser('victor', passwords[1]);
-    await act.createUser('eddie', passwords[2]);
-    alice = await act.login('alice', passwords[0]);
-    viewer = await act.login('victor', passwords[1]);
-    editor = await act.login('eddie', passwords[2]);
-    await act.createNamespace(alice, 'prod');
-    await act.setRole(alice, 'prod', 'victor', 'VIEWER');
-    await act.setRole(alice, 'prod', 'eddie', 'EDITOR');
+    const team = await seedTeam(server, 'prod', { owner: 'alice', editor: 'eddie', viewer: 'victor', password: (u) => `${u}-password-123` });
+    [alice, editor, viewer] = [team.owner.token, team.editor.token, team.viewer.token];
   });
   afterAll(async () => {
     await server.close();

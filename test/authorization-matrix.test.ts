@@ -8,7 +8,7 @@
  */
 import { parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Operation, policy, ruleFor } from '../src/policy.js';
+import { auditActionOf, type MutationName, type Operation, policy, ruleFor } from '../src/policy.js';
 import { schema } from '../src/schema/index.js';
 import {
   createCredential,
@@ -20,10 +20,11 @@ import {
   provisionPrincipals,
   type Role,
   ROLE_ORDER,
-  steps,
   TEAM,
 } from './helpers/principals.js';
-import { type GqlResponse, startTestServer, type TestServer } from './helpers/server.js';
+import { auditEventsOf, type StoredAuditEvent } from './helpers/db.js';
+import { actions } from './helpers/fixtures.js';
+import { expectGqlError, type GqlResponse, startTestServer, type TestServer } from './helpers/server.js';
 
 // ---------------------------------------------------------------- expectations from the table
 
@@ -100,7 +101,7 @@ interface Sample {
 let server: TestServer;
 let admin: string;
 let teamId: string;
-let s: ReturnType<typeof steps>;
+let s: ReturnType<typeof actions>;
 
 const isUser = (who: Principal) => !who.refused && (who.kind === 'USER_SESSION' || who.kind === 'PERSONAL_ACCESS_TOKEN');
 
@@ -429,7 +430,7 @@ beforeAll(async () => {
   // about a hundred mutations a user within seconds, past the default mutation limit on a fast machine.
   server = await startTestServer({ SCOPEGATE_MUTATION_LIMIT: '1000' });
   admin = server.adminToken;
-  s = steps(server);
+  s = actions(server);
   await provisionPrincipals(server, principals);
   await s.createUser('spare');
   await createCredentialAsAdmin('REGISTRY', 'seen-cred');
@@ -442,6 +443,38 @@ afterAll(async () => {
 
 const AUTH_CODES = ['FORBIDDEN', 'NOT_FOUND', 'UNAUTHENTICATED'];
 const codesOf = (res: GqlResponse) => (res.errors ?? []).map((e) => e.extensions?.code);
+
+/**
+ * "Every mutation is audited" (README, "Audit trail"): the events one case's request wrote.
+ * Allowed: exactly one, SUCCESS (ERROR for a tolerated domain error), by the caller. Refused
+ * by a rule: exactly one DENIED event naming the code (and the role needed). Refused before
+ * anything runs (no or a bad token): no event of the mutation, only the folded auth.failed.
+ */
+function expectAudited(mutation: MutationName, outcome: Outcome, who: Principal, res: GqlResponse, events: StoredAuditEvent[]) {
+  const action = auditActionOf(mutation);
+  // A login is recorded as the session it opens, whoever sent it.
+  const actor = mutation === 'login' && outcome.is === 'allowed' ? { kind: 'USER_SESSION', name: 'user:spare' } : { kind: who.kind === 'ANONYMOUS' ? null : who.kind };
+  const seen = events.map((e) => ({ action: e.action, outcome: e.outcome, actor: { kind: e.actor_kind, ...('name' in actor ? { name: e.actor_name } : {}) } }));
+  switch (outcome.is) {
+    case 'allowed':
+      expect(seen, 'one audit event for an allowed mutation').toEqual([{ action, outcome: res.errors?.length ? 'ERROR' : 'SUCCESS', actor }]);
+      break;
+    case 'FORBIDDEN':
+    case 'NOT_FOUND': {
+      expect(seen, 'one DENIED event for a refused mutation').toEqual([{ action, outcome: 'DENIED', actor }]);
+      const details = JSON.parse(events[0].details ?? '{}');
+      expect(details.code).toBe(outcome.is);
+      if (outcome.is === 'FORBIDDEN' && outcome.role) expect(details.neededRole).toBe(outcome.role);
+      break;
+    }
+    case 'unauthenticated':
+    case 'invalid token':
+      expect(events.filter((e) => e.action !== 'auth.failed'), 'nothing but auth.failed for a request refused whole').toEqual([]);
+      break;
+    case 'invisible':
+      expect.fail(`${mutation}: a mutation is never merely invisible`);
+  }
+}
 
 describe('the matrix covers the policy table', () => {
   it('has a sample for every entry of the table, and none for anything else', () => {
@@ -500,6 +533,7 @@ for (const operation of tableOperations()) {
       return;
     }
     const field = operation.startsWith('Namespace.') ? 'namespace' : operation.split('.')[1];
+    const mutation = operation.startsWith('Mutation.') ? (field as MutationName) : null;
 
     for (const who of principals) {
       const outcome = expectedOutcome(operation, who);
@@ -507,7 +541,8 @@ for (const operation of tableOperations()) {
         const prepared = sample.prepare ? await sample.prepare({ who, n: String(++counter) }) : {};
         const token = prepared.token !== undefined ? prepared.token : who.token;
         const before = prepared.observe ? await prepared.observe() : undefined;
-        const res = await server.gql(sample.query, prepared.variables ?? {}, token);
+        const requestId = `matrix-${++counter}`;
+        const res = await server.gql(sample.query, prepared.variables ?? {}, token, { 'x-request-id': requestId });
         const codes = codesOf(res);
 
         switch (outcome.is) {
@@ -553,6 +588,8 @@ for (const operation of tableOperations()) {
           }
         }
 
+        if (mutation) expectAudited(mutation, outcome, who, res, auditEventsOf(server, requestId));
+
         if (prepared.observe) {
           const after = await prepared.observe();
           if (outcome.is === 'allowed' && !res.errors?.length) expect(after, 'an allowed call changes its target').not.toEqual(before);
@@ -584,7 +621,7 @@ describe('denials in detail', () => {
     expect(res.status).toBe(200);
     expect(res.data).toEqual({ viewer: { kind: 'USER_SESSION' }, user: null });
     expect(res.errors).toHaveLength(1);
-    expect(res.errors![0]).toMatchObject({ path: ['user'], extensions: { code: 'FORBIDDEN' } });
+    expectGqlError(res, { code: 'FORBIDDEN', path: ['user'] });
   });
 
   it('a role too low is told which role it needs; no role at all is told nothing exists', async () => {

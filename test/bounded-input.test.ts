@@ -3,10 +3,10 @@
  * token comes back neither whole in the error, nor in the audit trail (which can never be
  * pruned), nor in the log line.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditEventsOf } from './helpers/db.js';
 import { actions } from './helpers/fixtures.js';
-import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
+import { codeOf, expectGqlError, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 let viewer: string;
@@ -20,20 +20,6 @@ beforeAll(async () => {
   owner = await a.createApiToken(server.adminToken, { namespace: 'bounded', name: 'writer', role: 'OWNER' });
 });
 afterAll(() => server?.close());
-
-/** The audit events one request wrote, straight from the database file. */
-function eventsOf(requestId: string) {
-  const db = new Database(server.dbFile, { readonly: true });
-  try {
-    return db.prepare('select namespace, target, details from audit_events where request_id = ?').all(requestId) as {
-      namespace: string | null;
-      target: string | null;
-      details: string | null;
-    }[];
-  } finally {
-    db.close();
-  }
-}
 
 const HUGE = 'n'.repeat(200_000);
 const RUN = 'n'.repeat(1200);
@@ -52,7 +38,7 @@ describe('a 200 kB value is never echoed whole', () => {
     expect(res.errors![0].message.length).toBeLessThanOrEqual(1001);
     expect(JSON.stringify(res.body)).not.toContain(RUN);
 
-    const events = eventsOf(requestId);
+    const events = auditEventsOf(server, requestId);
     expect(events.length).toBeGreaterThan(0);
     for (const event of events) {
       expect(event.details!.length).toBeLessThanOrEqual(4096);
@@ -71,8 +57,7 @@ describe('what a caller stores is bounded, with the field and the limit named', 
     ['a description over 1000 characters', 'mutation($v: String!) { createApiToken(input: { namespace: "bounded", name: "described", role: VIEWER, description: $v }) { secret } }', 'd'.repeat(1001), /^input\.description: must be at most 1000 characters$/],
   ])('%s', async (_label, query, value, message) => {
     const res = await server.gql(query, { v: value }, server.adminToken);
-    expect(codeOf(res)).toBe('BAD_USER_INPUT');
-    expect(res.errors![0].message).toMatch(message);
+    expectGqlError(res, { code: 'BAD_USER_INPUT', message });
   });
 
   it('a secret of exactly 16 KiB is stored', async () => {

@@ -4,13 +4,13 @@
  * an alias, and through a named fragment and an inline fragment, and the trail must hold
  * exactly one DENIED event for that request, with that field's action and that caller.
  */
-import Database from 'better-sqlite3';
 import { getNamedType, type GraphQLInputType, isEnumType, isInputObjectType, isLeafType, isListType, isNonNullType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditActionOf, type MutationName, policy, type Rule } from '../src/policy.js';
 import { schema } from '../src/schema/index.js';
+import { auditEventsOf } from './helpers/db.js';
 import { matrixPrincipals, PASSWORD, provisionPrincipals, TEAM } from './helpers/principals.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { expectGqlError, startTestServer, type TestServer } from './helpers/server.js';
 
 /** The caller: an API token with VIEWER in "team", refused every mutation but login and logout. */
 const CALLER = 'api token VIEWER';
@@ -52,15 +52,7 @@ let requests = 0;
 async function send(query: string, variables: Record<string, unknown>, token: string) {
   const requestId = `denial-${++requests}`;
   const res = await server.gql(query, variables, token, { 'x-request-id': requestId });
-  const db = new Database(server.dbFile, { readonly: true, fileMustExist: true });
-  try {
-    const events = db
-      .prepare('select action, outcome, actor_name, namespace, details from audit_events where request_id = ? order by seq')
-      .all(requestId) as { action: string; outcome: string; actor_name: string; namespace: string | null; details: string }[];
-    return { res, events };
-  } finally {
-    db.close();
-  }
+  return { res, events: auditEventsOf(server, requestId) };
 }
 
 beforeAll(async () => {
@@ -82,8 +74,8 @@ describe('a refused mutation under an alias', () => {
     const { res, events } = await send(`mutation${definitions} { ${selection} }`, variables, tokens[CALLER]);
     expect(res.status).toBe(200);
     expect(res.errors).toHaveLength(1);
-    expect(res.errors![0]).toMatchObject({ path: ['x'], extensions: { code: 'FORBIDDEN' } });
-    expect(events).toEqual([
+    expectGqlError(res, { code: 'FORBIDDEN', path: ['x'] });
+    expect(events).toMatchObject([
       {
         action: auditActionOf(field),
         outcome: 'DENIED',
@@ -97,7 +89,7 @@ describe('a refused mutation under an alias', () => {
   it('through a named fragment spread, aliased inside the fragment', async () => {
     const { definitions, selection, variables } = call('createApiToken', 'quiet');
     const { res, events } = await send(`mutation${definitions} { ...Sneaky } fragment Sneaky on Mutation { ${selection} }`, variables, tokens[CALLER]);
-    expect(res.errors![0]).toMatchObject({ path: ['quiet'], extensions: { code: 'FORBIDDEN' } });
+    expectGqlError(res, { code: 'FORBIDDEN', path: ['quiet'] });
     // The coordinate the executor now records stays on the server.
     expect(Object.keys(res.errors![0]).sort()).toEqual(['extensions', 'locations', 'message', 'path']);
     expect(events).toEqual([expect.objectContaining({ action: 'apitoken.create', outcome: 'DENIED', actor_name: CALLER_NAME })]);
@@ -106,13 +98,13 @@ describe('a refused mutation under an alias', () => {
   it('through an inline fragment on Mutation, aliased inside it', async () => {
     const { definitions, selection, variables } = call('revealCredentialSecret', 'peek');
     const { res, events } = await send(`mutation${definitions} { ... on Mutation { ${selection} } }`, variables, tokens[CALLER]);
-    expect(res.errors![0]).toMatchObject({ path: ['peek'], extensions: { code: 'FORBIDDEN' } });
+    expectGqlError(res, { code: 'FORBIDDEN', path: ['peek'] });
     expect(events).toEqual([expect.objectContaining({ action: 'credential.reveal', outcome: 'DENIED', actor_name: CALLER_NAME })]);
   });
 
   it('a namespace the caller has no role in (NOT_FOUND) is a denial too', async () => {
     const { res, events } = await send('mutation { gone: deleteNamespace(input: { name: "team" }) { deleted } }', {}, tokens['owner of another namespace']);
-    expect(res.errors![0]).toMatchObject({ path: ['gone'], extensions: { code: 'NOT_FOUND' } });
+    expectGqlError(res, { code: 'NOT_FOUND', path: ['gone'] });
     expect(events).toEqual([expect.objectContaining({ action: 'namespace.delete', outcome: 'DENIED', actor_name: 'user:otto', namespace: TEAM })]);
   });
 
@@ -147,7 +139,7 @@ describe('a refused mutation under an alias', () => {
       { i: { username: 'olga', newPassword: PASSWORD } },
       tokens['user VIEWER'],
     );
-    expect(res.errors![0]).toMatchObject({ path: ['pw'], extensions: { code: 'FORBIDDEN' } });
+    expectGqlError(res, { code: 'FORBIDDEN', path: ['pw'] });
     expect(events).toEqual([expect.objectContaining({ action: 'user.set_password', outcome: 'DENIED', actor_name: 'user:vera' })]);
   });
 });

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -254,23 +253,12 @@ describe('keys', () => {
     }
 
     // Same data dir, still no key configured: the same file, and the secret still decrypts.
-    const logs: string[] = [];
-    const log = createLogger('info', new Writable({ write: (chunk, _e, done) => (logs.push(String(chunk)), done()) }));
-    const again = await startScopegate(
-      loadConfig({ NODE_ENV: 'development', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: server.dbFile, SCOPEGATE_DATA_DIR: server.dir }),
-      { log },
-    );
+    const again = await startTestServer({ NODE_ENV: 'development' }, server);
     try {
       expect(fs.readFileSync(keyFile, 'utf8').trim()).toBe(key);
-      expect(logs.join('\n')).toMatch(/using the development key file/);
-      const res = await fetch(again.graphqlUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.adminToken}` },
-        body: JSON.stringify({ query: 'mutation { revealCredentialSecret(input: { namespace: "acme", name: "dev" }) { fields { value } } }' }),
-      });
-      const body = await res.json();
-      expect(body.errors).toBeUndefined();
-      expect(body.data.revealCredentialSecret.fields).toEqual([{ value: 'dev-mode-token-0000' }]);
+      expect(again.logs.join('\n')).toMatch(/using the development key file/);
+      const revealed = await again.ok('mutation { revealCredentialSecret(input: { namespace: "acme", name: "dev" }) { fields { value } } }', {}, again.adminToken);
+      expect(revealed.revealCredentialSecret.fields).toEqual([{ value: 'dev-mode-token-0000' }]);
     } finally {
       await again.close();
     }

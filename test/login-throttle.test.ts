@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from './helpers/fixtures.js';
-import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
+import { codeOf, expectGqlError, startTestServer, type TestServer } from './helpers/server.js';
 
 describe('login brute-force protection', () => {
   let server: TestServer;
@@ -17,8 +17,7 @@ describe('login brute-force protection', () => {
   it('refuses further logins for a username after 10 failures, even with the right password', async () => {
     for (let i = 0; i < 10; i++) expect(codeOf(await login('target', `guess-${i}-xxxxxx`))).toBe('UNAUTHENTICATED');
     const limited = await login('target', 'right-password-123');
-    expect(codeOf(limited)).toBe('RATE_LIMITED');
-    expect(limited.errors![0].message).toMatch(/^too many failed logins: try again in \d+ seconds$/);
+    expectGqlError(limited, { code: 'RATE_LIMITED', message: /^too many failed logins: try again in \d+ seconds$/ });
     expect(limited.errors![0].extensions!.retryAfterSeconds).toBeGreaterThan(0);
     expect(limited.data).toBeNull();
   });
@@ -35,4 +34,34 @@ describe('login brute-force protection', () => {
     const reasons = res.auditEvents.edges.filter((e: any) => e.node.target === 'users/target').map((e: any) => JSON.parse(e.node.details).reason);
     expect(reasons.sort()).toEqual(['invalid username or password', 'rate limited']);
   });
+});
+
+// A server of its own: its hundred slow logins would close the folding windows the trail test above reads.
+describe('login brute-force protection per address', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    await actions(server).createUser('roamer', 'right-password-789');
+  });
+  afterAll(() => server.close());
+
+  it('refuses an address that tried 100 usernames, even with a right password, and no other address', async () => {
+    // README: besides 10 per username and address, at most 100 failed logins per address.
+    const PER_ADDRESS = 100;
+    const guesser = server.fromAddress('127.0.0.2');
+    const loginFrom = (client: typeof guesser, username: string, password: string) =>
+      client.gql('mutation($i: LoginInput!) { login(input: $i) { token } }', { i: { username, password } });
+    // Each name once, so neither the username nor the username+address limit is near.
+    const guesses = await Promise.all(Array.from({ length: PER_ADDRESS }, (_, i) => loginFrom(guesser, `nobody-${i}`, 'a-guessed-password')));
+    expect(guesses.map(codeOf)).toEqual(Array(PER_ADDRESS).fill('UNAUTHENTICATED'));
+
+    const spent = await loginFrom(guesser, 'roamer', 'right-password-789');
+    expect(codeOf(spent)).toBe('RATE_LIMITED');
+    expect(spent.data).toBeNull();
+    const elsewhere = await loginFrom(server.fromAddress('127.0.0.3'), 'roamer', 'right-password-789');
+    expect(codeOf(elsewhere)).toBeUndefined();
+    expect(elsewhere.data.login.token).toMatch(/^sgs_/);
+    // A hundred scrypt checks (the limits are fixed in src/auth/login-throttle.ts), on a busy machine.
+  }, 300_000);
 });

@@ -9,7 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, steps } from './helpers/principals.js';
+import { actions, PASSWORD } from './helpers/fixtures.js';
 import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 const LIMIT = 5;
@@ -34,7 +34,7 @@ function expectLimited(res: GqlResponse) {
 
 describe(`the mutation limit (${LIMIT} per window)`, () => {
   let server: TestServer;
-  let s: ReturnType<typeof steps>;
+  let s: ReturnType<typeof actions>;
 
   const user = async (username: string) => {
     await s.createUser(username);
@@ -47,7 +47,7 @@ describe(`the mutation limit (${LIMIT} per window)`, () => {
 
   beforeAll(async () => {
     server = await startTestServer(ENV);
-    s = steps(server);
+    s = actions(server);
   });
   afterAll(async () => {
     await server?.close();
@@ -136,7 +136,7 @@ describe(`the mutation limit (${LIMIT} per window)`, () => {
 describe('refusals in the audit trail', () => {
   it('fold into one event per caller and window, with a count', async () => {
     const server = await startTestServer(ENV);
-    const s = steps(server);
+    const s = actions(server);
     await s.createUser('hammer');
     const hammer = await s.login('hammer');
     await server.ok(createNamespaces(names('hammered', 5)), {}, hammer);
@@ -168,7 +168,7 @@ describe('turned off', () => {
     // More than the default 100 per window; the namespace quota is raised out of the way.
     const server = await startTestServer({ SCOPEGATE_MUTATION_LIMIT: '0', SCOPEGATE_QUOTA_NAMESPACES_PER_USER: '1000' });
     try {
-      const s = steps(server);
+      const s = actions(server);
       await s.createUser('unlimited');
       const token = await s.login('unlimited');
       for (let round = 0; round < 11; round++) await server.ok(createNamespaces(names(`free-${round}`, 10)), {}, token);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from './helpers/fixtures.js';
-import { codeOf, findLeakedSecrets, startTestServer, type TestServer } from './helpers/server.js';
+import { codeOf, expectGqlError, findLeakedSecrets, startTestServer, type TestServer } from './helpers/server.js';
 
 /** Namespaces and their members: who may see, change, and delete what. */
 
@@ -47,8 +47,7 @@ describe('namespaces and members', () => {
 
     for (const token of [olga, max]) {
       const dup = await server.gql(CREATE, { input: { name: 'payments' } }, token);
-      expect(codeOf(dup)).toBe('CONFLICT');
-      expect(dup.errors![0].message).toBe('namespace "payments" already exists; choose another name');
+      expectGqlError(dup, { code: 'CONFLICT', message: 'namespace "payments" already exists; choose another name' });
     }
     // The refused attempt made max nothing.
     expect(await roleIn(max, 'payments')).toBeNull();
@@ -93,8 +92,7 @@ describe('namespaces and members', () => {
     // Mutations on it are NOT_FOUND, with the same message as a namespace that does not exist.
     const update = await server.gql(UPDATE, { input: { name: 'nina-lab', description: 'mine now' } }, olga);
     const updateMissing = await server.gql(UPDATE, { input: { name: 'no-such-ns', description: 'mine now' } }, olga);
-    expect(codeOf(update)).toBe('NOT_FOUND');
-    expect(update.errors![0].message).toBe('namespace "nina-lab" not found');
+    expectGqlError(update, { code: 'NOT_FOUND', message: 'namespace "nina-lab" not found' });
     expect(updateMissing.errors![0].message).toBe('namespace "no-such-ns" not found');
     for (const [query, input] of [
       [SET_ROLE, { namespace: 'nina-lab', username: 'olga', role: 'OWNER' }],
@@ -118,8 +116,7 @@ describe('namespaces and members', () => {
       ['olga', 'OWNER'],
     ]);
     const selfPromote = await server.gql(SET_ROLE, { input: { namespace: 'payments', username: 'max', role: 'OWNER' } }, max);
-    expect(codeOf(selfPromote)).toBe('FORBIDDEN');
-    expect(selfPromote.errors![0].message).toBe('requires role OWNER in namespace "payments" (your role is VIEWER)');
+    expectGqlError(selfPromote, { code: 'FORBIDDEN', message: 'requires role OWNER in namespace "payments" (your role is VIEWER)' });
     expect(codeOf(await server.gql(UPDATE, { input: { name: 'payments', description: 'by max' } }, max))).toBe('FORBIDDEN');
 
     const changed = await server.ok(SET_ROLE, { input: { namespace: 'payments', username: 'max', role: 'EDITOR' } }, olga);
@@ -128,8 +125,7 @@ describe('namespaces and members', () => {
     expect(codeOf(await server.gql(SET_ROLE, { input: { namespace: 'payments', username: 'nina', role: 'VIEWER' } }, max))).toBe('FORBIDDEN');
 
     const unknown = await server.gql(SET_ROLE, { input: { namespace: 'payments', username: 'nobody', role: 'VIEWER' } }, olga);
-    expect(codeOf(unknown)).toBe('NOT_FOUND');
-    expect(unknown.errors![0].message).toBe('user "nobody" not found');
+    expectGqlError(unknown, { code: 'NOT_FOUND', message: 'user "nobody" not found' });
   });
 
   it('the last owner can be neither demoted nor removed', async () => {
@@ -138,8 +134,7 @@ describe('namespaces and members', () => {
       [REMOVE, { namespace: 'payments', username: 'olga' }, 'olga is the last owner of namespace "payments" and cannot be removed'],
     ] as const) {
       const res = await server.gql(query, { input }, olga);
-      expect(codeOf(res)).toBe('CONFLICT');
-      expect(res.errors![0].message).toBe(message);
+      expectGqlError(res, { code: 'CONFLICT', message });
     }
     // Not by an administrator either.
     expect(codeOf(await server.gql(REMOVE, { input: { namespace: 'payments', username: 'olga' } }, admin))).toBe('CONFLICT');
@@ -168,8 +163,7 @@ describe('namespaces and members', () => {
     expect((await server.ok('{ namespace(name: "payments") { name } }', {}, nina)).namespace).toBeNull();
     expect(await visible(nina)).toEqual(['nina-lab']);
     const again = await server.gql(REMOVE, { input: { namespace: 'payments', username: 'nina' } }, olga);
-    expect(codeOf(again)).toBe('NOT_FOUND');
-    expect(again.errors![0].message).toBe('member "nina" of namespace "payments" not found');
+    expectGqlError(again, { code: 'NOT_FOUND', message: 'member "nina" of namespace "payments" not found' });
     // An owner may remove another owner while one remains.
     await server.ok(REMOVE, { input: { namespace: 'payments', username: 'max' } }, olga);
     expect(await members(olga, 'payments')).toEqual([['olga', 'OWNER']]);
@@ -207,8 +201,7 @@ describe('namespaces and members', () => {
     const api = await act.createApiToken(olga, { namespace: 'payments', name: 'robot', role: 'OWNER' });
     const res = await server.gql(CREATE, { input: { name: 'robot-made' } }, api);
     expect(res.status).toBe(200);
-    expect(codeOf(res)).toBe('FORBIDDEN');
-    expect(res.errors![0].message).toBe('requires a user (session or personal access token); namespace API tokens cannot do this');
+    expectGqlError(res, { code: 'FORBIDDEN', message: 'requires a user (session or personal access token); namespace API tokens cannot do this' });
     expect(await visible(admin)).not.toContain('robot-made');
     // A personal token can.
     const pat = await act.createPersonalToken(olga, { name: 'ns-maker' });

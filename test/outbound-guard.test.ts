@@ -13,7 +13,7 @@ import { startFakeHelmRepo, type FakeHelmRepo } from './fakes/helm-repo.js';
 import { startFakeHetzner, type FakeHetzner } from './fakes/hetzner.js';
 import { startFakeOciRegistry, type FakeOciRegistry } from './fakes/oci-registry.js';
 import { basicAuthOf, startFakeServer, type FakeServer } from './fakes/server.js';
-import { actions } from './helpers/fixtures.js';
+import { seedTeam } from './helpers/fixtures.js';
 import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 const NS = 'acme';
@@ -41,16 +41,11 @@ afterAll(async () => {
 
 const hostOf = (fake: FakeServer) => new URL(fake.origin).host;
 
-/** A server with namespace acme, its owner olivia and the editor eddie. */
+/** A server with the team acme: its owner olivia, the editor eddie (and the viewer vera). */
 async function startWith(env: Record<string, string>) {
   const server = await startTestServer(env);
-  const act = actions(server);
-  await act.createUser('olivia');
-  await act.createUser('eddie');
-  const owner = await act.login('olivia');
-  const editor = await act.login('eddie');
-  await act.createNamespace(owner, NS);
-  await act.setRole(owner, NS, 'eddie', 'EDITOR');
+  const team = await seedTeam(server, NS);
+  const [owner, editor] = [team.owner.token, team.editor.token];
   const call = (mutation: string, input: Record<string, unknown>, token = editor) => server.gql(mutation, { i: { namespace: NS, ...input } }, token);
   /** The namespace's trail as its owner reads it, oldest first. */
   const trail = async (filter: Record<string, unknown> = {}) => {

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { startFakeHelmRepo, type FakeHelmRepo } from './fakes/helm-repo.js';
-import { PASSWORD, steps } from './helpers/principals.js';
+import { actions, PASSWORD } from './helpers/fixtures.js';
 import { createDatabase, dropDatabase } from './helpers/postgres.js';
 import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
@@ -59,7 +59,7 @@ async function all(server: TestServer, token: string, calls: [query: string, inp
 
 describe('quotas, with small limits', () => {
   let server: TestServer;
-  let s: ReturnType<typeof steps>;
+  let s: ReturnType<typeof actions>;
   let ada: string; // an administrator's session
 
   /** A new plain user and a session of theirs. */
@@ -70,7 +70,7 @@ describe('quotas, with small limits', () => {
 
   beforeAll(async () => {
     server = await startTestServer(QUOTAS);
-    s = steps(server);
+    s = actions(server);
     await server.ok('mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { username: 'ada', password: PASSWORD, isAdmin: true } }, server.adminToken);
     ada = await s.login('ada');
   });
@@ -240,13 +240,13 @@ describe.each([
   { dialect: 'PostgreSQL', databaseUrl: postgresUrl ?? undefined },
 ])('concurrent creates never pass a quota ($dialect)', ({ dialect, databaseUrl }) => {
   let server: TestServer;
-  let s: ReturnType<typeof steps>;
+  let s: ReturnType<typeof actions>;
   const skip = dialect === 'PostgreSQL' && !databaseUrl;
 
   beforeAll(async () => {
     if (skip) return;
     server = await startTestServer({ ...QUOTAS, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
-    s = steps(server);
+    s = actions(server);
   });
   afterAll(async () => {
     await server?.close();
@@ -305,7 +305,7 @@ describe('validating a credential checks its registries a few at a time, under o
     const server = await startTestServer({ SCOPEGATE_ALLOW_PRIVATE_TARGETS: 'true', SCOPEGATE_PROVIDER_TIMEOUT_MS: String(timeoutMs) });
     servers.push(server);
     const admin = server.adminToken;
-    await steps(server).createNamespace(admin, 'acme');
+    await actions(server).createNamespace(admin, 'acme');
     await server.ok(M.registryCredential, { i: { namespace: 'acme', name: 'robot', username: 'robot', password: PASSWORD_OK } }, admin);
     for (const [name, fake] of registries) await server.ok(M.createRegistry, { i: { namespace: 'acme', name, url: fake.url, credential: 'robot' } }, admin);
     return server;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from './helpers/fixtures.js';
-import { codeOf, findLeakedSecrets, startTestServer, type TestServer } from './helpers/server.js';
+import { codeOf, expectGqlError, findLeakedSecrets, startTestServer, type TestServer } from './helpers/server.js';
 
 /** Users, passwords and sessions, as an administrator and their colleagues use them. */
 
@@ -58,8 +58,7 @@ describe('users and sessions', () => {
       const unknown = await login('nobody-here', 'a-long-password-1');
       for (const res of [wrong, unknown]) {
         expect(res.status).toBeLessThan(500);
-        expect(codeOf(res)).toBe('UNAUTHENTICATED');
-        expect(res.errors![0].message).toBe('invalid username or password');
+        expectGqlError(res, { code: 'UNAUTHENTICATED', message: 'invalid username or password' });
         expect(res.data).toBeNull();
       }
       expect(JSON.stringify(wrong.errors)).toBe(JSON.stringify(unknown.errors));
@@ -73,8 +72,7 @@ describe('users and sessions', () => {
       expect(res.logout).toBe(true);
       const after = await act.whoami(token);
       expect(after.status).toBe(401);
-      expect(codeOf(after)).toBe('UNAUTHENTICATED');
-      expect(after.errors![0].message).toBe('token is not valid (unknown or revoked)');
+      expectGqlError(after, { code: 'UNAUTHENTICATED', message: 'token is not valid (unknown or revoked)' });
       // Only that session.
       expect(await status(other)).toBe(200);
       // Logging out twice is a 401, not a success.
@@ -91,8 +89,7 @@ describe('users and sessions', () => {
       ]) {
         const res = await server.gql('mutation { logout }', {}, token);
         expect(res.status).toBeLessThan(500);
-        expect(codeOf(res)).toBe('BAD_USER_INPUT');
-        expect(res.errors![0].message).toBe(says);
+        expectGqlError(res, { code: 'BAD_USER_INPUT', message: says });
         expect(await status(token)).toBe(200);
       }
     });
@@ -199,8 +196,7 @@ describe('users and sessions', () => {
     it('the last active administrator can be neither demoted nor disabled', async () => {
       for (const change of [{ isAdmin: false }, { disabled: true }]) {
         const res = await server.gql(UPDATE_USER, { input: { username: 'admin', ...change } }, admin);
-        expect(codeOf(res)).toBe('CONFLICT');
-        expect(res.errors![0].message).toBe('admin is the last active administrator: make another user administrator first');
+        expectGqlError(res, { code: 'CONFLICT', message: 'admin is the last active administrator: make another user administrator first' });
       }
       // A second administrator who is disabled does not count.
       await act.createUser('backup', 'a-long-password-1', true);
@@ -224,8 +220,7 @@ describe('users and sessions', () => {
       for (const query of ['{ users { edges { node { username } } } }', '{ user(username: "admin") { username } }', '{ user(username: "plain") { username } }']) {
         const res = await server.gql(query, {}, session);
         expect(res.status).toBe(200);
-        expect(codeOf(res)).toBe('FORBIDDEN');
-        expect(res.errors![0].message).toBe('requires administrator rights');
+        expectGqlError(res, { code: 'FORBIDDEN', message: 'requires administrator rights' });
         // users is non-null, so data is null; user is nullable, so data.user is.
         expect(res.data?.users ?? res.data?.user ?? null).toBeNull();
       }
@@ -253,8 +248,7 @@ describe('users and sessions', () => {
       for (const currentPassword of ['wrong-password-here', undefined, '']) {
         const res = await server.gql(SET_PASSWORD, { input: { currentPassword, newPassword: 'the-new-password-2' } }, session);
         expect(res.status).toBeLessThan(500);
-        expect(codeOf(res)).toBe('BAD_USER_INPUT');
-        expect(res.errors![0].message).toBe('input.currentPassword: does not match your current password');
+        expectGqlError(res, { code: 'BAD_USER_INPUT', message: 'input.currentPassword: does not match your current password' });
       }
       // Unchanged.
       expect((await login('petra')).data.login.token).toMatch(/^sgs_/);
@@ -294,8 +288,7 @@ describe('users and sessions', () => {
       const petra = (await login('petra', 'the-new-password-2')).data.login.token;
       for (const username of ['quinn', 'admin', 'nobody-here']) {
         const res = await server.gql(SET_PASSWORD, { input: { username, currentPassword: 'the-new-password-2', newPassword: 'hijacked-password-9' } }, petra);
-        expect(codeOf(res)).toBe('FORBIDDEN');
-        expect(res.errors![0].message).toBe("only administrators may set another user's password");
+        expectGqlError(res, { code: 'FORBIDDEN', message: "only administrators may set another user's password" });
       }
       expect(codeOf(await login('quinn', 'hijacked-password-9'))).toBe('UNAUTHENTICATED');
       expect(codeOf(await login('admin', 'hijacked-password-9'))).toBe('UNAUTHENTICATED');

@@ -1,9 +1,7 @@
+import { actions, PASSWORD, type Role } from './fixtures.js';
 import type { TestServer } from './server.js';
 
-/** Every test user's password (long enough for the password rule). */
-export const PASSWORD = 'a-long-password-1';
-
-export type Role = 'VIEWER' | 'EDITOR' | 'OWNER';
+export { PASSWORD, type Role };
 export const ROLE_ORDER: readonly Role[] = ['VIEWER', 'EDITOR', 'OWNER'];
 
 /** The namespace the matrix is about, and one the "team" principals have no role in. */
@@ -79,37 +77,6 @@ export function matrixPrincipals(): Principal[] {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Thin GraphQL steps over real HTTP, failing loudly on any error. */
-export function steps(server: TestServer) {
-  const admin = server.adminToken;
-  return {
-    async createUser(username: string) {
-      await server.ok('mutation($i: CreateUserInput!) { createUser(input: $i) { id } }', { i: { username, password: PASSWORD } }, admin);
-    },
-    async login(username: string): Promise<string> {
-      return (await server.ok('mutation($i: LoginInput!) { login(input: $i) { token } }', { i: { username, password: PASSWORD } })).login.token;
-    },
-    async createNamespace(token: string, name: string) {
-      await server.ok('mutation($i: CreateNamespaceInput!) { createNamespace(input: $i) { id } }', { i: { name } }, token);
-    },
-    async setRole(token: string, namespace: string, username: string, role: Role) {
-      await server.ok('mutation($i: SetMemberRoleInput!) { setMemberRole(input: $i) { role } }', { i: { namespace, username, role } }, token);
-    },
-    async apiToken(token: string, input: Record<string, unknown>): Promise<{ secret: string; id: string }> {
-      const data = await server.ok('mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { secret apiToken { id } } }', { i: input }, token);
-      return { secret: data.createApiToken.secret, id: data.createApiToken.apiToken.id };
-    },
-    async personalToken(token: string, input: Record<string, unknown>): Promise<{ secret: string; id: string }> {
-      const data = await server.ok(
-        'mutation($i: CreatePersonalAccessTokenInput!) { createPersonalAccessToken(input: $i) { secret personalAccessToken { id } } }',
-        { i: input },
-        token,
-      );
-      return { secret: data.createPersonalAccessToken.secret, id: data.createPersonalAccessToken.personalAccessToken.id };
-    },
-  };
-}
-
 export type CredentialType = 'REGISTRY' | 'GIT' | 'HETZNER' | 'OVH';
 /** How to make a credential of each type without asking a provider (skipValidation where there is one). */
 export const CREDENTIALS: Record<CredentialType, { typeName: string; input: string; fields: Record<string, unknown> }> = {
@@ -144,7 +111,7 @@ export function breakChecksum(secret: string): string {
  * Fills in each principal's token and returns them by label.
  */
 export async function provisionPrincipals(server: TestServer, principals: Principal[]): Promise<Record<string, Principal>> {
-  const s = steps(server);
+  const s = actions(server);
   const admin = server.adminToken;
   const byLabel = Object.fromEntries(principals.map((p) => [p.label, p]));
   const set = (label: string, token: string) => {
