@@ -20,6 +20,7 @@ import { bootstrapAdmin } from './domain/users.js';
 import { bearerToken, invalidToken, useAnonymousGate } from './http/auth-gate.js';
 import { readBody, refuseTooLarge, sendError, sendResponse } from './http/body.js';
 import { useDenialAudit } from './http/denials.js';
+import { GRAPHIQL_ASSETS, GRAPHIQL_CSP, GRAPHIQL_OPTIONS, renderGraphiQLPage, serveGraphiQLAsset } from './http/graphiql.js';
 import { MAX_ERROR_MESSAGE, useRequestBounds } from './http/request-bounds.js';
 import { useMutationLimit } from './http/mutation-limit.js';
 import { useSuggestionsForPrincipals } from './http/suggestions.js';
@@ -38,6 +39,8 @@ const CLEANUP_MS = 2_000;
 /**
  * On every response, probes and refusals included. Nothing here is meant to be framed or
  * cached: GraphiQL is where people paste bearer tokens, and responses show secrets once.
+ * (GraphiQL's page gets a stricter policy, and its versioned assets, which hold no secret,
+ * may be cached: src/http/graphiql.ts.)
  */
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -133,7 +136,9 @@ function createGraphQLHandler(app: App) {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'scopegate', headers: JSON.stringify({ Authorization: 'Bearer <paste your token>' }) },
+    // Served from here, assets included: see src/http/graphiql.ts.
+    graphiql: GRAPHIQL_OPTIONS,
+    renderGraphiQL: renderGraphiQLPage,
     // Only a listed origin gets CORS headers; any other (a sandboxed page's "null" included) gets none.
     cors: (request) => {
       const origin = request.headers.get('origin');
@@ -267,6 +272,7 @@ export async function startScopegate(config: Config, options: StartOptions = {})
     if (!wellFormed(req)) return sendError(res, 400, 'BAD_REQUEST', 'malformed request target or Host header');
     // A person who opens the server's address lands in GraphiQL.
     if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) return void res.writeHead(302, { location: '/graphql' }).end();
+    if (path.startsWith(GRAPHIQL_ASSETS) && (req.method === 'GET' || req.method === 'HEAD')) return serveGraphiQLAsset(req, res, path);
     if (req.method === 'GET' && !jsonParams(req.url!)) return sendError(res, 400, 'BAD_REQUEST', 'variables and extensions in the query string must be JSON');
     let body: Buffer | null | undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -281,7 +287,10 @@ export async function startScopegate(config: Config, options: StartOptions = {})
     // Yoga takes a body it is handed (as behind Express' body parser) instead of reading the
     // stream itself: this one was read within the size and time bounds above.
     const request = { raw: req, method: req.method, url: req.url, headers: req.headers, body };
-    await sendResponse(res, await yoga.handleNodeRequestAndResponse(request, res, { req, res, requestId }));
+    const response = await yoga.handleNodeRequestAndResponse(request, res, { req, res, requestId });
+    // Yoga's only HTML is the GraphiQL page: it may load its own assets from here, nothing else.
+    if (response.headers.get('content-type')?.startsWith('text/html')) response.headers.set('content-security-policy', GRAPHIQL_CSP);
+    await sendResponse(res, response);
   };
 
   const server = createServer(

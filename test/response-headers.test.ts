@@ -37,6 +37,45 @@ describe('security headers on every response', () => {
   });
 });
 
+describe('Content-Security-Policy', () => {
+  it('API answers may be nothing but data: no framing, no loading', async () => {
+    for (const res of [
+      await post({ authorization: `Bearer ${server.adminToken}` }, '{"query":"{ viewer { kind } }"}'),
+      await post({}, '{"query":"{ viewer { kind } }"}'),
+      await fetch(`${server.graphqlUrl}?query=%7B__typename%7D`, { headers: { authorization: `Bearer ${server.adminToken}` } }),
+    ]) {
+      await res.arrayBuffer();
+      expect(res.headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
+    }
+  });
+
+  it('the GraphiQL page loads from this server only, and runs no inline script and no eval', async () => {
+    const res = await fetch(server.graphqlUrl, { headers: { accept: 'text/html' } });
+    await res.arrayBuffer();
+    const policy = Object.fromEntries(
+      res.headers
+        .get('content-security-policy')!
+        .split(';')
+        .map((directive) => directive.trim().split(/\s+/))
+        .map(([name, ...values]) => [name, values.join(' ')]),
+    );
+    expect(policy).toMatchObject({
+      'default-src': "'none'",
+      'script-src': "'self'",
+      'connect-src': "'self'",
+      'worker-src': "'self'",
+      'font-src': "'self' data:",
+      'img-src': "'self' data:",
+      'base-uri': "'none'",
+      'form-action': "'none'",
+      'frame-ancestors': "'none'",
+    });
+    // The editor styles its lines inline; styles can load nothing from elsewhere (above).
+    expect(policy['style-src']).toBe("'self' 'unsafe-inline'");
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+});
+
 describe('CORS with two origins configured', () => {
   const query = '{"query":"{ __typename }"}';
 

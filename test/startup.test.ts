@@ -99,6 +99,16 @@ describe('first start, restart and graceful shutdown of src/main.ts', () => {
     expect(banner).not.toContain(ADMIN_PASSWORD);
   });
 
+  it('serves GraphiQL with every asset it names, from the build npm start runs', async () => {
+    const page = await fetch(`${first.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const config = JSON.parse(/<script[^>]* id="graphiql-config">([^<]*)<\/script>/.exec(html)![1]!);
+    const assets = [...[...html.matchAll(/(?:src|href)="(\/graphiql\/[^"]+)"/g)].map((m) => m[1]!), ...Object.values(config.workers as Record<string, string>)];
+    expect(assets.some((url) => url.endsWith('/start.js'))).toBe(true);
+    for (const url of assets) expect((await fetch(`${first.url}${url}`)).status, url).toBe(200);
+  });
+
   it('the printed token works and is the administrator\'s', async () => {
     const res = await gql(first.url, '{ viewer { kind isAdmin user { username } personalAccessToken { name admin } } }', {}, bootstrapToken);
     expect(res.status).toBe(200);

@@ -13,7 +13,7 @@ export type SecretKind = keyof typeof SECRET_PREFIX;
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_LENGTH = 30;
 const CHECKSUM_LENGTH = 6;
-const SECRET_PATTERN = /^(sgt|sgp|sgs)_([0-9A-Za-z]{30})([0-9A-Za-z]{6})$/;
+export const SECRET_PATTERN = /^(sgt|sgp|sgs)_([0-9A-Za-z]{30})([0-9A-Za-z]{6})$/;
 
 function base62(value: number, width: number): string {
   let out = '';
