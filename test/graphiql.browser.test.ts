@@ -3,7 +3,8 @@
  * request to anywhere but the test server is blocked and recorded, and none may be attempted.
  * A person opens the page, pastes nothing yet and sees no error; types the token into the
  * Headers tab; gets the Docs without pressing re-fetch; runs the starter tab's query.
- * On failure, a screenshot is written to the test's temporary folder and its path printed.
+ * The answered query, and any failure, are written as screenshots to the test's temporary
+ * folder (scopegate-graphiql-* under the system's), and their paths printed.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -92,8 +93,8 @@ describe.runIf(RUN)(TITLE, { timeout: 3 * STEP_MS }, () => {
   afterAll(async () => {
     await context?.close();
     await server?.close();
-    // Kept when a test failed: its screenshot is there.
-    if (dir && !failed) fs.rmSync(dir, { recursive: true, force: true });
+    // The screenshots stay (what a person saw); the browser profile goes unless a test failed.
+    if (dir && !failed) fs.rmSync(path.join(dir, 'profile'), { recursive: true, force: true });
   }, STEP_MS);
 
   it('opens at the server\'s address, titled scopegate, on the starter tab, and asks for nothing before a token', async () => {
@@ -139,6 +140,9 @@ describe.runIf(RUN)(TITLE, { timeout: 3 * STEP_MS }, () => {
     expect(await text(response())).toContain('"isAdmin": true');
     expect(await text(response())).not.toContain('"errors"');
     expect(graphqlPosts.at(-1)).toEqual({ operationName: 'Viewer', authorization: `Bearer ${server.adminToken}` });
+    const shot = path.join(dir, 'graphiql-viewer.png');
+    await page.screenshot({ path: shot });
+    console.log(`screenshot of the answered query: ${shot}`);
   });
 
   it('completes field names from the schema', async () => {
