@@ -14,7 +14,7 @@ import { spawnEntryPoint } from './helpers/entry-point.js';
 import { auditVerify, rotateKey } from './helpers/scripts.js';
 import { createDatabase, dropDatabase } from './helpers/postgres.js';
 import { actions } from './helpers/fixtures.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { expectGqlError, startTestServer, type TestServer } from './helpers/server.js';
 
 const NS = 'acme';
 const newKey = () => randomBytes(32).toString('base64');
@@ -279,7 +279,7 @@ describe('a keyring without an id that sealed stored secrets', () => {
     expect(server.logs.join('')).toMatch(/not ready: credential secrets are sealed under key id \\"k1\\"/);
     // What k2 sealed still works; what k1 sealed fails for that credential alone.
     expect(await revealed(server, moved)).toBe(secrets[moved]);
-    expect((await reveal(server, stale[0])).errors?.[0].message).toMatch(/cannot be decrypted/);
+    expectGqlError(await reveal(server, stale[0]), { message: /cannot be decrypted/ });
   });
 
   it('re-entering a secret repairs its credential; /readyz stays 503 while one is left under k1', async () => {

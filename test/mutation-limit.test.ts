@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions, PASSWORD } from './helpers/fixtures.js';
-import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
+import { expectGqlError, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 const LIMIT = 5;
 const WINDOW_SECONDS = 3600;
@@ -24,11 +24,10 @@ const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) =>
 
 function expectLimited(res: GqlResponse) {
   expect(res.status, JSON.stringify(res.body)).toBe(429);
-  expect(codeOf(res)).toBe('RATE_LIMITED');
-  expect(res.errors![0].message).toContain('SCOPEGATE_MUTATION_LIMIT');
+  const error = expectGqlError(res, { code: 'RATE_LIMITED', message: /SCOPEGATE_MUTATION_LIMIT/ });
   const retryAfter = Number(res.headers.get('retry-after'));
   expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= WINDOW_SECONDS, `Retry-After ${retryAfter}`).toBe(true);
-  expect(res.errors![0].extensions!.retryAfterSeconds).toBe(retryAfter);
+  expect(error.extensions!.retryAfterSeconds).toBe(retryAfter);
   expect(res.data ?? null).toBeNull();
 }
 
