@@ -7,8 +7,8 @@
  *
  * The window is an hour here, so that no assertion depends on how fast this machine is.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withDatabase } from './helpers/db.js';
 import { actions, PASSWORD } from './helpers/fixtures.js';
 import { expectGqlError, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
@@ -149,15 +149,12 @@ describe('refusals in the audit trail', () => {
 
     // The rest are written, as one event, when the window closes or the server stops.
     await server.close();
-    const db = new Database(server.dbFile, { readonly: true, fileMustExist: true });
-    try {
+    withDatabase(server, (db) => {
       const rows = db.prepare("SELECT actor_name, details FROM audit_events WHERE action = 'mutation.rate_limited' ORDER BY seq").all() as { actor_name: string; details: string }[];
       expect(rows.every((r) => r.actor_name === 'user:hammer')).toBe(true);
       expect(rows.length).toBeLessThan(REFUSALS / 2);
       expect(rows.reduce((sum, r) => sum + JSON.parse(r.details).count, 0)).toBe(REFUSALS);
-    } finally {
-      db.close();
-    }
+    });
   });
 
 });
