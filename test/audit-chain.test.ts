@@ -7,8 +7,9 @@
 import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withDatabase } from './helpers/db.js';
 import { auditVerify } from './helpers/scripts.js';
 import { actions } from './helpers/fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -23,14 +24,6 @@ const FIELDS = ['id', 'occurred_at', 'action', 'outcome', 'actor_kind', 'actor_n
 /** The hash as the chain had it before it was keyed: plain SHA-256, which anyone can recompute. */
 const plainHash = (row: Row) => createHash('sha256').update(JSON.stringify(FIELDS.map((f) => row[f]))).digest('hex');
 
-function edit<T>(file: string, fn: (db: Database.Database) => T): T {
-  const db = new Database(file, { fileMustExist: true });
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
 const rowsOf = (db: Database.Database) => db.prepare('select * from audit_events order by seq').all() as Row[];
 
 /**
@@ -89,7 +82,7 @@ describe('audit:verify on a keyed chain', () => {
     expect(run.stdout).toMatch(/audit trail intact: \d+ events verified/);
     // The construction README documents, recomputed here without src/: the raw key is never the HMAC key.
     const chainKey = Buffer.from(hkdfSync('sha256', Buffer.from(KEY, 'base64'), Buffer.alloc(0), 'scopegate audit chain v1', 32));
-    const rows = edit(server.dbFile, rowsOf);
+    const rows = withDatabase(server, rowsOf);
     expect(rows.length).toBeGreaterThan(10);
     for (const row of rows) {
       expect(row.chain_key_id).toBe('k1');
@@ -99,12 +92,16 @@ describe('audit:verify on a keyed chain', () => {
 
   it('reports an event altered and the chain after it recomputed without the key', async () => {
     const file = copy();
-    const victim = edit(file, (db) => {
-      const rows = rowsOf(db);
-      db.prepare("update audit_events set outcome = 'SUCCESS', actor_name = 'user:admin' where seq = ?").run(rows[6].seq);
-      rechainWithoutKey(db, rows[6].seq);
-      return rows[6];
-    });
+    const victim = withDatabase(
+      { dbFile: file },
+      (db) => {
+        const rows = rowsOf(db);
+        db.prepare("update audit_events set outcome = 'SUCCESS', actor_name = 'user:admin' where seq = ?").run(rows[6].seq);
+        rechainWithoutKey(db, rows[6].seq);
+        return rows[6];
+      },
+      { writable: true },
+    );
     const run = await verify(file);
     expect(run.code).toBe(1);
     expect(run.output).not.toContain('intact');
@@ -114,10 +111,14 @@ describe('audit:verify on a keyed chain', () => {
 
   it('reports a whole trail recomputed without the key', async () => {
     const file = copy();
-    edit(file, (db) => {
-      db.prepare("update audit_events set details = null where action = 'apitoken.create'").run();
-      rechainWithoutKey(db, 0);
-    });
+    withDatabase(
+      { dbFile: file },
+      (db) => {
+        db.prepare("update audit_events set details = null where action = 'apitoken.create'").run();
+        rechainWithoutKey(db, 0);
+      },
+      { writable: true },
+    );
     const run = await verify(file);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('the newest event is not keyed: the chain was recomputed without the key');
@@ -142,7 +143,7 @@ describe('audit:verify on a keyed chain', () => {
 
   it('logs every event it appends, so the log and the database agree', async () => {
     const logged = server.logs.flatMap((l) => l.split('\n')).filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.msg === 'audit');
-    const rows = edit(server.dbFile, rowsOf);
+    const rows = withDatabase(server, rowsOf);
     // Bootstrap, logins (and a failed one), a bad token, mutations and a denial: each path that appends.
     expect(new Set(rows.map((r) => r.action))).toEqual(new Set(['instance.bootstrap', 'user.create', 'auth.login', 'auth.failed', 'namespace.create', 'apitoken.create']));
     expect(logged.map((l) => [l.audit.id, l.audit.hash, l.audit.chain_key_id])).toEqual(rows.map((r) => [r.id, r.hash, 'k1']));
@@ -153,13 +154,17 @@ describe('audit:verify on a keyed chain', () => {
 
   it('cannot see the newest events removed and the head moved back; the log can', async () => {
     const file = copy();
-    const removed = edit(file, (db) => {
-      const rows = rowsOf(db);
-      const [kept, gone] = [rows.slice(0, -3), rows.slice(-3)];
-      db.prepare('delete from audit_events where seq > ?').run(kept.at(-1)!.seq);
-      db.prepare('update audit_chain_head set hash = ? where id = 1').run(kept.at(-1)!.hash);
-      return gone.map((r) => r.id);
-    });
+    const removed = withDatabase(
+      { dbFile: file },
+      (db) => {
+        const rows = rowsOf(db);
+        const [kept, gone] = [rows.slice(0, -3), rows.slice(-3)];
+        db.prepare('delete from audit_events where seq > ?').run(kept.at(-1)!.seq);
+        db.prepare('update audit_chain_head set hash = ? where id = 1').run(kept.at(-1)!.hash);
+        return gone.map((r) => r.id);
+      },
+      { writable: true },
+    );
     // The limit of the database alone, documented:
     const plain = await verify(file);
     expect(plain.code).toBe(0);
@@ -172,11 +177,15 @@ describe('audit:verify on a keyed chain', () => {
 
   it('reports, with the log, the events whose hash differs from the logged one', async () => {
     const file = copy();
-    const changed = edit(file, (db) => {
-      const rows = rowsOf(db);
-      rechainWithoutKey(db, rows.at(-2)!.seq);
-      return rows.slice(-2).map((r) => r.id);
-    });
+    const changed = withDatabase(
+      { dbFile: file },
+      (db) => {
+        const rows = rowsOf(db);
+        rechainWithoutKey(db, rows.at(-2)!.seq);
+        return rows.slice(-2).map((r) => r.id);
+      },
+      { writable: true },
+    );
     const run = await verify(file, ['--log', logFile()]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`2 event(s) have another hash in the database than in the log (altered): ${changed.join(', ')}`);
@@ -185,13 +194,13 @@ describe('audit:verify on a keyed chain', () => {
   it('verifies a trail from before the chain was keyed the old way, once a server has sealed it', async () => {
     const file = copy();
     // As the server wrote it before the chain was keyed: plain SHA-256, no key ids.
-    edit(file, (db) => rechainWithoutKey(db, 0));
-    const legacy = edit(file, rowsOf);
+    withDatabase({ dbFile: file }, (db) => rechainWithoutKey(db, 0), { writable: true });
+    const legacy = withDatabase({ dbFile: file }, rowsOf);
     expect((await verify(file)).stderr).toContain('or no server has started since the chain became keyed');
 
     const restarted = await startTestServer({ SCOPEGATE_MASTER_KEY: KEY, DATABASE_URL: file }, server);
     await restarted.close();
-    const sealed = edit(file, rowsOf);
+    const sealed = withDatabase({ dbFile: file }, rowsOf);
     expect(sealed.slice(0, legacy.length)).toEqual(legacy);
     expect(sealed.slice(legacy.length).map((r) => [r.action, r.chain_key_id, r.prev_hash])).toEqual([['audit.chain_keyed', 'k1', legacy.at(-1)!.hash]]);
     const run = await verify(file);
@@ -199,10 +208,14 @@ describe('audit:verify on a keyed chain', () => {
     expect(run.stdout).toContain(`audit trail intact: ${legacy.length + 1} events verified`);
 
     // The keyed event pins what came before it: rewriting the old events breaks the link to it.
-    edit(file, (db) => {
-      db.prepare("update audit_events set actor_name = 'user:nobody' where seq = ?").run(legacy[2].seq);
-      rechainWithoutKey(db, legacy[2].seq, legacy.at(-1)!.seq);
-    });
+    withDatabase(
+      { dbFile: file },
+      (db) => {
+        db.prepare("update audit_events set actor_name = 'user:nobody' where seq = ?").run(legacy[2].seq);
+        rechainWithoutKey(db, legacy[2].seq, legacy.at(-1)!.seq);
+      },
+      { writable: true },
+    );
     const rewritten = await verify(file);
     expect(rewritten.code).toBe(1);
     expect(rewritten.stderr).toContain(`BROKEN at event seq ${sealed.at(-1)!.seq}`);
@@ -232,7 +245,7 @@ describe('audit:verify across a key rotation', () => {
   const verify = (env: Record<string, string>) => auditVerify({ DATABASE_URL: first.dbFile, SCOPEGATE_DATA_DIR: first.dir, ...env });
 
   it('keeps the events sealed with the old key verifiable while it stays in the keyring', async () => {
-    const keyIds = edit(first.dbFile, (db) => rowsOf(db).map((r) => r.chain_key_id));
+    const keyIds = withDatabase(first, (db) => rowsOf(db).map((r) => r.chain_key_id));
     expect(keyIds[0]).toBe('k1');
     expect(keyIds.at(-1)).toBe('k2');
     expect(keyIds).toEqual([...keyIds].sort());

@@ -1,8 +1,9 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withDatabase } from './helpers/db.js';
 import { auditVerify } from './helpers/scripts.js';
 import { actions, seedTeam } from './helpers/fixtures.js';
-import { codeOf, startTestServer, type TestServer } from './helpers/server.js';
+import { codeOf, expectGqlError, startTestServer, type TestServer } from './helpers/server.js';
 
 const EVENT_FIELDS = 'id occurredAt action outcome actor { kind name } namespace target requestId ipAddress userAgent details';
 
@@ -113,8 +114,7 @@ describe('audit trail', () => {
   it('lets owners read their namespace trail only, newest first, and administrators everything', async () => {
     for (const token of [viewer, editor]) {
       const res = await nsTrail(token, 'prod');
-      expect(codeOf(res)).toBe('FORBIDDEN');
-      expect(res.errors![0].message).toContain('OWNER');
+      expectGqlError(res, { code: 'FORBIDDEN', message: /OWNER/ });
       const instance = await server.gql('{ auditEvents { edges { node { id } } } }', {}, token);
       expect(codeOf(instance)).toBe('FORBIDDEN');
     }
@@ -194,9 +194,7 @@ describe('audit trail', () => {
     const auditLines = server.logs.flatMap((l) => l.split('\n')).filter((l) => l.includes('"msg":"audit"'));
     expect(auditLines.length).toBeGreaterThan(10);
     for (const line of auditLines) expect(JSON.parse(line).audit.action).toEqual(expect.any(String));
-    const db = new Database(server.dbFile, { readonly: true });
-    const rows = JSON.stringify(db.prepare('select * from audit_events').all());
-    db.close();
+    const rows = JSON.stringify(withDatabase(server, (db) => db.prepare('select * from audit_events').all()));
     const secrets = [...server.issuedSecrets, ...passwords, 'reveal-me-secret-9'];
     expect(secrets.filter((s) => rows.includes(s))).toEqual([]);
     expect(secrets.filter((s) => auditLines.some((l) => l.includes(s)))).toEqual([]);
@@ -213,21 +211,11 @@ describe('audit:verify', () => {
     await server.close();
   });
 
-  const withDb = (fn: (db: Database.Database) => void) => {
-    const db = new Database(server.dbFile);
-    try {
-      fn(db);
-    } finally {
-      db.close();
-    }
-  };
-  const snapshot = () => {
-    let rows: any[] = [];
-    withDb((db) => (rows = db.prepare('select * from audit_events order by seq').all()));
-    return rows;
-  };
+  /** Changes the stopped server's file behind its back. */
+  const tamper = (fn: (db: Database.Database) => void) => withDatabase(server, fn, { writable: true });
+  const snapshot = () => withDatabase(server, (db) => db.prepare('select * from audit_events order by seq').all() as any[]);
   const restore = (rows: any[]) =>
-    withDb((db) => {
+    tamper((db) => {
       db.prepare('delete from audit_events').run();
       const insert = db.prepare(`insert into audit_events (${Object.keys(rows[0]).join(',')}) values (${Object.keys(rows[0]).map((k) => `@${k}`).join(',')})`);
       for (const row of rows) insert.run(row);
@@ -242,7 +230,7 @@ describe('audit:verify', () => {
   it('fails naming an edited row', async () => {
     const rows = snapshot();
     const victim = rows[3];
-    withDb((db) => db.prepare("update audit_events set outcome = 'DENIED' where seq = ?").run(victim.seq));
+    tamper((db) => db.prepare("update audit_events set outcome = 'DENIED' where seq = ?").run(victim.seq));
     const result = await verifyChain(server);
     restore(rows);
     expect(result.code).toBe(1);
@@ -252,7 +240,7 @@ describe('audit:verify', () => {
 
   it('fails naming the row after a removed one', async () => {
     const rows = snapshot();
-    withDb((db) => db.prepare('delete from audit_events where seq = ?').run(rows[2].seq));
+    tamper((db) => db.prepare('delete from audit_events where seq = ?').run(rows[2].seq));
     const result = await verifyChain(server);
     restore(rows);
     expect(result.code).toBe(1);
@@ -262,7 +250,7 @@ describe('audit:verify', () => {
 
   it('fails when the newest event is removed', async () => {
     const rows = snapshot();
-    withDb((db) => db.prepare('delete from audit_events where seq = ?').run(rows.at(-1).seq));
+    tamper((db) => db.prepare('delete from audit_events where seq = ?').run(rows.at(-1).seq));
     const result = await verifyChain(server);
     restore(rows);
     expect(result.code).toBe(1);
@@ -272,7 +260,7 @@ describe('audit:verify', () => {
   it('fails naming the first row of a reordering', async () => {
     const rows = snapshot();
     const [x, y] = [rows[4], rows[5]];
-    withDb((db) => {
+    tamper((db) => {
       const move = db.prepare('update audit_events set seq = ? where seq = ?');
       move.run(-1, x.seq);
       move.run(x.seq, y.seq);
@@ -294,9 +282,7 @@ describe('folded authentication failures', () => {
       await Promise.all(Array.from({ length: 20 }, () => server.gql('{ viewer { kind } }', {}, bad)));
     }
     await server.close();
-    const db = new Database(server.dbFile, { readonly: true });
-    const rows = db.prepare("select details from audit_events where action = 'auth.failed' order by seq").all() as { details: string }[];
-    db.close();
+    const rows = withDatabase(server, (db) => db.prepare("select details from audit_events where action = 'auth.failed' order by seq").all() as { details: string }[]);
     expect(rows.map((r) => JSON.parse(r.details))).toEqual([
       { reason: 'token is malformed (bad prefix, length or checksum)', count: 1 },
       { reason: 'token is malformed (bad prefix, length or checksum)', count: 999, folded: true, since: expect.any(String) },

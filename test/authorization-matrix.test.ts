@@ -626,8 +626,7 @@ describe('denials in detail', () => {
 
   it('a role too low is told which role it needs; no role at all is told nothing exists', async () => {
     const low = await server.gql('mutation { updateNamespace(input: { name: "team", description: "x" }) { name } }', {}, who('api token EDITOR').token);
-    expect(low.errors![0].message).toMatch(/\bOWNER\b/);
-    expect(low.errors![0].extensions).toMatchObject({ code: 'FORBIDDEN', neededRole: 'OWNER' });
+    expect(expectGqlError(low, { code: 'FORBIDDEN', message: /\bOWNER\b/ }).extensions).toMatchObject({ neededRole: 'OWNER' });
     const none = await server.gql('mutation { updateNamespace(input: { name: "team", description: "x" }) { name } }', {}, who('owner of another namespace').token);
     const missing = await server.gql('mutation { updateNamespace(input: { name: "no-such-namespace", description: "x" }) { name } }', {}, who('owner of another namespace').token);
     // Indistinguishable from a namespace that does not exist (but for the name it was asked about).

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../src/auth/secrets.js';
 import { actions } from './helpers/fixtures.js';
-import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
+import { expectGqlError, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 /**
  * Bad input of every kind gets a clear, specific refusal: BAD_USER_INPUT naming the field
@@ -31,8 +31,7 @@ function expectNoInternalError(res: { status: number; body?: unknown }) {
 function expectBadInput(res: GqlResponse, field: string, rest?: string | RegExp) {
   expectNoInternalError(res);
   expect(res.errors, JSON.stringify(res.body)).toHaveLength(1);
-  expect(codeOf(res)).toBe('BAD_USER_INPUT');
-  const message = res.errors![0].message;
+  const { message } = expectGqlError(res, { code: 'BAD_USER_INPUT', field });
   expect(message.startsWith(`${field}: `), `"${message.slice(0, 200)}" should start with "${field}: "`).toBe(true);
   if (typeof rest === 'string') expect(message).toBe(`${field}: ${rest}`);
   else if (rest) expect(message.slice(field.length + 2)).toMatch(rest);
@@ -77,8 +76,7 @@ describe('bad input is refused clearly, naming the field', () => {
     // One user sends a long table of bad inputs within seconds: near the default mutation limit on a fast machine.
     server = await startTestServer({ SCOPEGATE_MUTATION_LIMIT: '1000' });
     act = actions(server);
-    await act.createUser('olivia');
-    owner = await act.login('olivia');
+    owner = (await act.signUp('olivia')).token;
     await act.createNamespace(owner, 'shop');
     await act.createApiToken(owner, { namespace: 'shop', name: 'existing', role: 'VIEWER' });
     editorPat = await act.createPersonalToken(owner, { name: 'capped', maxRole: 'EDITOR' });
@@ -203,8 +201,7 @@ describe('bad input is refused clearly, naming the field', () => {
         const before = await apiTokenNames();
         const res = await createToken({ name: 'when', expiresAt: value });
         expectNoInternalError(res);
-        expect(codeOf(res)).toBe('BAD_USER_INPUT');
-        const message = res.errors![0].message;
+        const { message } = expectGqlError(res, { code: 'BAD_USER_INPUT' });
         // graphql-js reports variable coercion as `Variable "$input" got invalid value … at "input.expiresAt"; …`.
         expect(message).toContain('"input.expiresAt"');
         expect(message).toContain('ISO-8601');
@@ -219,11 +216,12 @@ describe('bad input is refused clearly, naming the field', () => {
       const query = 'mutation { createApiToken(input: { namespace: "shop", name: "when", role: VIEWER, expiresAt: "tomorrow" }) { secret } }';
       const res = await server.gql(query, {}, owner);
       expectNoInternalError(res);
-      expect(codeOf(res)).toBe('GRAPHQL_VALIDATION_FAILED');
-      expect(res.errors![0].message).toBe(
-        'Expected value of type "DateTime", found "tomorrow"; DateTime must be an ISO-8601 instant with a time zone between 1970 and 9999, e.g. 2026-01-01T00:00:00Z',
-      );
-      const { line, column } = (res.errors![0] as any).locations[0];
+      const error = expectGqlError(res, {
+        code: 'GRAPHQL_VALIDATION_FAILED',
+        message:
+          'Expected value of type "DateTime", found "tomorrow"; DateTime must be an ISO-8601 instant with a time zone between 1970 and 9999, e.g. 2026-01-01T00:00:00Z',
+      });
+      const { line, column } = (error as any).locations[0];
       expect(query.split('\n')[line - 1].slice(column - 1)).toMatch(/^"tomorrow"/);
     });
   });
@@ -237,8 +235,7 @@ describe('bad input is refused clearly, naming the field', () => {
         editorPat,
       );
       expectNoInternalError(res);
-      expect(codeOf(res)).toBe('FORBIDDEN');
-      expect(res.errors![0].message).toBe('role OWNER is above the role EDITOR of the token making this request');
+      expectGqlError(res, { code: 'FORBIDDEN', message: 'role OWNER is above the role EDITOR of the token making this request' });
       expect(await personalTokenNames()).toEqual(before);
     });
 
@@ -249,8 +246,7 @@ describe('bad input is refused clearly, naming the field', () => {
       expect(viewerSecret).toMatch(/^sgt_/);
       const widen = await server.gql('mutation { updateApiToken(input: { namespace: "shop", name: "ops", role: OWNER }) { role } }', {}, editorPat);
       expectNoInternalError(widen);
-      expect(codeOf(widen)).toBe('FORBIDDEN');
-      expect(widen.errors![0].message).toContain('requires role OWNER');
+      expectGqlError(widen, { code: 'FORBIDDEN', message: /requires role OWNER/ });
     });
 
     it.each([-1, 86_401])('refuses gracePeriodSeconds %i and keeps the old secret', async (grace) => {
@@ -481,8 +477,7 @@ describe('bad input is refused clearly, naming the field', () => {
         const res = await act.whoami(bad);
         expectNoInternalError(res);
         expect(res.status).toBe(401);
-        expect(codeOf(res)).toBe('UNAUTHENTICATED');
-        expect(res.errors![0].message).toBe('token is malformed (bad prefix, length or checksum)');
+        expectGqlError(res, { code: 'UNAUTHENTICATED', message: 'token is malformed (bad prefix, length or checksum)' });
         expect(res.headers.get('www-authenticate')).toBe(
           'Bearer realm="scopegate", error="invalid_token", error_description="token is malformed (bad prefix, length or checksum)"',
         );
@@ -493,7 +488,7 @@ describe('bad input is refused clearly, naming the field', () => {
       const before = tokenLookups();
       const unknown = await act.whoami(generateSecret('API'));
       expect(unknown.status).toBe(401);
-      expect(unknown.errors![0].message).toBe('token is not valid (unknown or revoked)');
+      expectGqlError(unknown, { code: 'UNAUTHENTICATED', message: 'token is not valid (unknown or revoked)' });
       expect(tokenLookups() - before).toBeGreaterThan(0);
       expect((await act.whoami(real)).status).toBe(200);
     });
@@ -502,8 +497,7 @@ describe('bad input is refused clearly, naming the field', () => {
       const res = await server.gql('{ viewer { kind } }', {}, null, { authorization: `Basic ${Buffer.from('olivia:a-long-password-1').toString('base64')}` });
       expectNoInternalError(res);
       expect(res.status).toBe(401);
-      expect(codeOf(res)).toBe('UNAUTHENTICATED');
-      expect(res.errors![0].message).toBe('Authorization header must be "Bearer <token>"');
+      expectGqlError(res, { code: 'UNAUTHENTICATED', message: 'Authorization header must be "Bearer <token>"' });
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="scopegate", error="invalid_token"/);
       expect(res.data).toBeUndefined();
       const empty = await server.gql('{ viewer { kind } }', {}, null, { authorization: 'Bearer' });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actions } from './helpers/fixtures.js';
-import { codeOf, findLeakedSecrets, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
+import { codeOf, expectGqlError, findLeakedSecrets, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 /**
  * Many requests at once against the same row: each mutation is one transaction, so the
@@ -93,7 +93,7 @@ describe('concurrent mutations', () => {
     expect(winners).toHaveLength(1);
     const losers = results.filter((r) => r.errors);
     expect(losers).toHaveLength(N - 1);
-    for (const res of losers) expect(res.errors![0].message).toBe('a token named "same-name" already exists here; choose another name or revoke it first');
+    for (const res of losers) expectGqlError(res, { code: 'CONFLICT', message: 'a token named "same-name" already exists here; choose another name or revoke it first' });
 
     const listed = await server.ok('{ namespace(name: "race") { apiTokens(first: 100) { edges { node { name description } } } } }', {}, owner);
     const same = listed.namespace.apiTokens.edges.map((e: any) => e.node).filter((t: any) => t.name === 'same-name');

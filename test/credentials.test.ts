@@ -14,8 +14,8 @@ import { startFakeGitHub, type FakeGitHub } from './fakes/github.js';
 import { startFakeGitLab, type FakeGitLab } from './fakes/gitlab.js';
 import { startFakeHetzner, type FakeHetzner } from './fakes/hetzner.js';
 import { startFakeOvh, type FakeOvh } from './fakes/ovh.js';
-import { actions } from './helpers/fixtures.js';
-import { codeOf, databaseBytes, findLeakedSecrets, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
+import { actions, seedTeam } from './helpers/fixtures.js';
+import { databaseBytes, expectGqlError, findLeakedSecrets, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 const NS = 'acme';
 const COMMON = 'id name resourceName type description createdAt updatedAt createdBy { username } validationStatus validationMessage lastValidatedAt namespace { name }';
@@ -126,15 +126,10 @@ describe('credentials', () => {
       SCOPEGATE_MUTATION_LIMIT: '1000',
     });
     act = actions(server);
-    for (const u of ['olivia', 'eddie', 'vera', 'otto']) await act.createUser(u);
-    owner = await act.login('olivia');
-    editor = await act.login('eddie');
-    viewer = await act.login('vera');
-    stranger = await act.login('otto');
-    await act.createNamespace(owner, NS);
+    const team = await seedTeam(server, NS);
+    [owner, editor, viewer] = [team.owner.token, team.editor.token, team.viewer.token];
+    stranger = (await act.signUp('otto')).token;
     await act.createNamespace(stranger, 'elsewhere');
-    await act.setRole(owner, NS, 'eddie', 'EDITOR');
-    await act.setRole(owner, NS, 'vera', 'VIEWER');
     editorApi = await act.createApiToken(owner, { namespace: NS, name: 'ci-editor', role: 'EDITOR' });
     viewerApi = await act.createApiToken(owner, { namespace: NS, name: 'ci-viewer', role: 'VIEWER' });
   });
@@ -167,8 +162,7 @@ describe('credentials', () => {
   const snapshot = () => listAll();
   const expectError = (res: GqlResponse, code: string, message?: RegExp) => {
     expect(res.errors, JSON.stringify(res.body)).toHaveLength(1);
-    expect(codeOf(res)).toBe(code);
-    if (message) expect(res.errors![0].message).toMatch(message);
+    expectGqlError(res, { code, ...(message ? { message } : {}) });
   };
 
   describe('REGISTRY', () => {

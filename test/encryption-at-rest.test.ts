@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startScopegate } from '../src/server.js';
 import { refusedPort } from './fakes/server.js';
+import { withDatabase } from './helpers/db.js';
 import { actions } from './helpers/fixtures.js';
 import { codeOf, databaseBytes, findLeakedSecrets, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -112,8 +112,7 @@ describe('nothing secret in the database file or the logs', () => {
   });
 
   it('stores secrets in the versioned envelope, with the key id', () => {
-    const db = new Database(server.dbFile, { readonly: true, fileMustExist: true });
-    try {
+    withDatabase(server, (db) => {
       const rows = db.prepare('SELECT name, type, secret_ciphertext, secret_key_id FROM credentials ORDER BY name').all() as { name: string; type: string; secret_ciphertext: string | null; secret_key_id: string | null }[];
       expect(rows.map((r) => r.name)).toEqual(['gar', 'github', 'gitlab', 'hetzner', 'ovh', 'registry', 'ssh']);
       for (const row of rows) {
@@ -124,9 +123,7 @@ describe('nothing secret in the database file or the logs', () => {
         expect(row.secret_ciphertext).toMatch(/^v1\.[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+$/);
         expect(row.secret_key_id).toBe('k1');
       }
-    } finally {
-      db.close();
-    }
+    });
   });
 });
 
@@ -147,9 +144,7 @@ describe('a ciphertext copied onto another row', () => {
     await server.ok(create, { i: { namespace: 'second', name: 'source', username: 'c', password: SECRET.otherNamespace } }, editor);
 
     // Copy the blob (and its key id) while the server runs: WAL lets a second connection write.
-    const db = new Database(server.dbFile, { fileMustExist: true });
-    try {
-      db.pragma('busy_timeout = 5000');
+    withDatabase(server, (db) => {
       const blobOf = db.prepare('SELECT c.secret_ciphertext, c.secret_key_id, c.id FROM credentials c JOIN namespaces n ON n.id = c.namespace_id WHERE n.name = ? AND c.name = ?');
       const copy = db.prepare('UPDATE credentials SET secret_ciphertext = ?, secret_key_id = ? WHERE id = ?');
       const source = blobOf.get(NS, 'source') as { secret_ciphertext: string; secret_key_id: string; id: string };
@@ -158,9 +153,7 @@ describe('a ciphertext copied onto another row', () => {
       expect(copy.run(source.secret_ciphertext, source.secret_key_id, target.id).changes).toBe(1);
       // The same blob in another namespace's row of the same name.
       expect(copy.run(source.secret_ciphertext, source.secret_key_id, foreign.id).changes).toBe(1);
-    } finally {
-      db.close();
-    }
+    }, { writable: true });
   });
   afterAll(async () => {
     await server?.close();

@@ -7,16 +7,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { startScopegate, type Scopegate } from '../src/server.js';
+import { withDatabase } from './helpers/db.js';
 import { actions } from './helpers/fixtures.js';
 import { scriptCommand } from './helpers/scripts.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { expectGqlError, startTestServer, type TestServer } from './helpers/server.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const [ROTATE_KEY, ...ROTATE_KEY_ARGS] = scriptCommand('rotate-key');
@@ -64,28 +60,10 @@ function fixtures(): Fixture[] {
 
 const REVEAL = 'mutation($i: CredentialRefInput!) { revealCredentialSecret(input: $i) { fields { name value } } }';
 
-/** A server on the existing database of `first`, with other keys: a restart as operators do it. */
-async function restart(first: TestServer, env: Record<string, string>) {
-  const logs: string[] = [];
-  const log = createLogger('info', new Writable({ write: (chunk, _e, done) => (logs.push(String(chunk)), done()) }));
-  const gate: Scopegate = await startScopegate(
-    loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: first.dbFile, SCOPEGATE_DATA_DIR: first.dir, ...env }),
-    { log },
-  );
-  const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-    const res = await fetch(gate.graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${first.adminToken}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await res.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
-  };
-  const reveal = async (name: string) => {
-    const body = await gql(REVEAL, { i: { namespace: NS, name } });
-    if (body.errors) throw new Error(body.errors[0].message);
-    return Object.fromEntries(body.data.revealCredentialSecret.fields.map((f: { name: string; value: string }) => [f.name, f.value]));
-  };
-  return { gate, gql, reveal, logs, close: () => gate.close() };
+/** The revealed fields of a credential in NS, as the administrator sees them (fails on any error). */
+async function reveal(server: TestServer, name: string): Promise<Record<string, string>> {
+  const data = await server.ok(REVEAL, { i: { namespace: NS, name } }, server.adminToken);
+  return Object.fromEntries(data.revealCredentialSecret.fields.map((f: { name: string; value: string }) => [f.name, f.value]));
 }
 
 interface Run {
@@ -134,14 +112,8 @@ interface Row {
   secret_key_id: string | null;
   secret_ciphertext: string | null;
 }
-function rows(server: TestServer): Row[] {
-  const db = new Database(server.dbFile, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare('SELECT id, name, secret_key_id, secret_ciphertext FROM credentials ORDER BY name').all() as Row[];
-  } finally {
-    db.close();
-  }
-}
+const rows = (server: TestServer) =>
+  withDatabase(server, (db) => db.prepare('SELECT id, name, secret_key_id, secret_ciphertext FROM credentials ORDER BY name').all() as Row[]);
 const keyIds = (server: TestServer) => Object.fromEntries(rows(server).map((r) => [r.name, r.secret_key_id]));
 const countKeys = (server: TestServer) => {
   const counts: Record<string, number> = {};
@@ -231,20 +203,20 @@ describe('rotate-key, offline: interrupted, resumed, idempotent', () => {
   });
 
   it('a server with ONLY the new key reveals every original secret', async () => {
-    const only = await restart(server, { SCOPEGATE_KEYRING: ring({ new: NEW }), SCOPEGATE_ACTIVE_KEY_ID: 'new' });
+    const only = await startTestServer({ SCOPEGATE_KEYRING: ring({ new: NEW }), SCOPEGATE_ACTIVE_KEY_ID: 'new' }, server);
     try {
-      for (const c of creds) expect(await only.reveal(c.name)).toEqual(c.secret);
-      expect(await only.reveal('ssh')).toEqual({});
+      for (const c of creds) expect(await reveal(only, c.name)).toEqual(c.secret);
+      expect(await reveal(only, 'ssh')).toEqual({});
     } finally {
       await only.close();
     }
   });
 
   it('and a server with only the old key can no longer read them (they really moved)', async () => {
-    const stale = await restart(server, { SCOPEGATE_KEYRING: ring({ old: OLD }), SCOPEGATE_ACTIVE_KEY_ID: 'old' });
+    const stale = await startTestServer({ SCOPEGATE_KEYRING: ring({ old: OLD }), SCOPEGATE_ACTIVE_KEY_ID: 'old' }, server);
     try {
-      const body = await stale.gql(REVEAL, { i: { namespace: NS, name: 'reg-a' } });
-      expect(body.errors?.[0].message).toMatch(/namespaces\/acme\/credentials\/reg-a cannot be decrypted/);
+      const res = await stale.gql(REVEAL, { i: { namespace: NS, name: 'reg-a' } }, stale.adminToken);
+      expectGqlError(res, { message: /namespaces\/acme\/credentials\/reg-a cannot be decrypted/ });
     } finally {
       await stale.close();
     }
@@ -254,12 +226,12 @@ describe('rotate-key, offline: interrupted, resumed, idempotent', () => {
 describe('rotate-key, online next to a running server', () => {
   const creds = fixtures();
   let server: TestServer;
-  let online: Awaited<ReturnType<typeof restart>>;
+  let online: TestServer;
 
   beforeAll(async () => {
     server = await seeded(creds);
     // Step 1 of a rotation: the server restarts with both keys, the new one active.
-    online = await restart(server, { SCOPEGATE_KEYRING: ring({ old: OLD, new: NEW }), SCOPEGATE_ACTIVE_KEY_ID: 'new' });
+    online = await startTestServer({ SCOPEGATE_KEYRING: ring({ old: OLD, new: NEW }), SCOPEGATE_ACTIVE_KEY_ID: 'new' }, server);
   });
   afterAll(async () => {
     await online?.close();
@@ -291,11 +263,10 @@ describe('rotate-key, online next to a running server', () => {
       await Promise.race([readSeen, running.then((r) => Promise.reject(new Error(`script ended early: ${r.stdout}${r.stderr}`)))]);
       expect(keyIds(server)[changed.name], 'the script was paused before writing any row').toBe('old');
 
-      const update = await online.gql(updateMutation, { i: { namespace: NS, name: changed.name, ...fresh, skipValidation: true } });
-      expect(update.errors).toBeUndefined();
+      await online.ok(updateMutation, { i: { namespace: NS, name: changed.name, ...fresh, skipValidation: true } }, online.adminToken);
       // Reads keep working while the script runs.
-      const listed = await online.gql('{ namespace(name: "acme") { credentials { edges { node { name } } } } }');
-      expect(listed.data.namespace.credentials.edges).toHaveLength(6);
+      const listed = await online.ok('{ namespace(name: "acme") { credentials { edges { node { name } } } } }', {}, online.adminToken);
+      expect(listed.namespace.credentials.edges).toHaveLength(6);
     } finally {
       script?.kill('SIGCONT');
     }
@@ -309,7 +280,7 @@ describe('rotate-key, online next to a running server', () => {
 
     // The API's value stands (sealed by the server under "new"); everything else kept its secret.
     expect(keyIds(server)).toEqual({ 'reg-a': 'new', 'reg-b': 'new', git: 'new', hetzner: 'new', ovh: 'new', ssh: null });
-    for (const c of creds) expect(await online.reveal(c.name)).toEqual(c === changed ? fresh : c.secret);
+    for (const c of creds) expect(await reveal(online, c.name)).toEqual(c === changed ? fresh : c.secret);
 
     const again = await rotate(server, { old: OLD, new: NEW }, 'new');
     expect(again.stdout).toMatch(/rotated 0, already current 5, failed 0 — nothing to do/);
@@ -332,10 +303,10 @@ describe('rotate-key, online next to a running server', () => {
     );
     const exited = new Promise((resolve) => holder.on('close', resolve));
     await new Promise<void>((resolve) => holder.stdout.on('data', (d) => String(d).includes('locked') && resolve()));
-    const body = await online.gql(REVEAL, { i: { namespace: NS, name: 'ssh' } });
+    const res = await online.gql(REVEAL, { i: { namespace: NS, name: 'ssh' } }, online.adminToken);
     await exited;
-    expect(body.errors).toBeUndefined();
-    expect(body.data.revealCredentialSecret.fields).toEqual([]);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.revealCredentialSecret.fields).toEqual([]);
   });
 });
 
@@ -345,17 +316,18 @@ describe('rotate-key and a secret it cannot read', () => {
 
   beforeAll(async () => {
     server = await seeded(creds);
-    const db = new Database(server.dbFile, { fileMustExist: true });
-    try {
-      // Flip one character inside reg-b's ciphertext; seal git under a key nobody has.
-      const row = db.prepare("SELECT id, secret_ciphertext FROM credentials WHERE name = 'reg-b'").get() as { id: string; secret_ciphertext: string };
-      const [v, nonce, tag, body] = row.secret_ciphertext.split('.');
-      const flipped = `${body[0] === 'A' ? 'B' : 'A'}${body.slice(1)}`;
-      db.prepare('UPDATE credentials SET secret_ciphertext = ? WHERE id = ?').run([v, nonce, tag, flipped].join('.'), row.id);
-      db.prepare("UPDATE credentials SET secret_key_id = 'ancient' WHERE name = 'git'").run();
-    } finally {
-      db.close();
-    }
+    withDatabase(
+      server,
+      (db) => {
+        // Flip one character inside reg-b's ciphertext; seal git under a key nobody has.
+        const row = db.prepare("SELECT id, secret_ciphertext FROM credentials WHERE name = 'reg-b'").get() as { id: string; secret_ciphertext: string };
+        const [v, nonce, tag, body] = row.secret_ciphertext.split('.');
+        const flipped = `${body[0] === 'A' ? 'B' : 'A'}${body.slice(1)}`;
+        db.prepare('UPDATE credentials SET secret_ciphertext = ? WHERE id = ?').run([v, nonce, tag, flipped].join('.'), row.id);
+        db.prepare("UPDATE credentials SET secret_key_id = 'ancient' WHERE name = 'git'").run();
+      },
+      { writable: true },
+    );
   });
   afterAll(() => {
     if (server) fs.rmSync(server.dir, { recursive: true, force: true });

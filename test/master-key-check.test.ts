@@ -7,14 +7,14 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnEntryPoint } from './helpers/entry-point.js';
 import { auditVerify, rotateKey } from './helpers/scripts.js';
 import { createDatabase, dropDatabase } from './helpers/postgres.js';
+import { withDatabase } from './helpers/db.js';
 import { actions } from './helpers/fixtures.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { expectGqlError, startTestServer, type TestServer } from './helpers/server.js';
 
 const NS = 'acme';
 const newKey = () => randomBytes(32).toString('base64');
@@ -36,20 +36,12 @@ const expectedCheckValue = (key: string, keyId: string) => {
   return createHmac('sha256', checkKey).update(JSON.stringify(['scopegate key check', keyId])).digest('hex');
 };
 
-function sqlite<T>(file: string, fn: (db: Database.Database) => T): T {
-  const db = new Database(file, { fileMustExist: true });
-  try {
-    db.pragma('busy_timeout = 5000');
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
-const all = (file: string, query: string) => sqlite(file, (db) => db.prepare(query).all());
+const all = (server: TestServer, query: string) => withDatabase(server, (db) => db.prepare(query).all());
 /** A two-column query as an object: first column to second. */
-const pairs = (file: string, query: string) => Object.fromEntries(sqlite(file, (db) => db.prepare(query).raw().all() as [string, string][]));
-const checkValues = (file: string) => pairs(file, 'select key_id, check_value from key_checks');
-const credentialKeys = (file: string) => pairs(file, 'select name, secret_key_id from credentials');
+const pairs = (server: TestServer, query: string) =>
+  Object.fromEntries(withDatabase(server, (db) => db.prepare(query).raw().all() as [string, string][]));
+const checkValues = (server: TestServer) => pairs(server, 'select key_id, check_value from key_checks');
+const credentialKeys = (server: TestServer) => pairs(server, 'select name, secret_key_id from credentials');
 /** Refused, naming the key id and why. */
 const refusal = (keyId: string, why: 'value' | 'blobs') =>
   new RegExp(
@@ -59,8 +51,8 @@ const refusal = (keyId: string, why: 'value' | 'blobs') =>
         : 'it opens none of the secrets and audit events stored under that id'),
   );
 /** Everything a start or a script could write: credentials, the audit trail, check values. */
-const snapshot = (file: string) =>
-  sqlite(file, (db) => ({
+const snapshot = (server: TestServer) =>
+  withDatabase(server, (db) => ({
     credentials: db.prepare('select * from credentials order by id').all(),
     audit: db.prepare('select * from audit_events order by seq').all(),
     head: db.prepare('select * from audit_chain_head').all(),
@@ -132,7 +124,7 @@ describe('a restart with a wrong key for an id that sealed data', () => {
     // k2 comes first: it passes (nothing sealed under it yet) but must not be recorded when k1 fails.
     ['k1 wrong beside a new active k2', keyring({ k2: A, k1: B }, 'k2')],
   ] as const)('%s: refuses to start, naming k1, with no key in the message, and writes nothing', async ([, env]) => {
-    const before = snapshot(first.dbFile);
+    const before = snapshot(first);
     const refused = await startTestServer(env, first).then(
       (server) => server.close().then(() => null),
       (err: Error) => err,
@@ -142,7 +134,7 @@ describe('a restart with a wrong key for an id that sealed data', () => {
     expect(refused!.message).toMatch(/Restore the original key for "k1".*give it a new id/);
     expectNoKeyIn(refused!.message, A, B);
     // Nothing sealed, appended or recorded: not even the check value of the new k2.
-    expect(snapshot(first.dbFile)).toEqual(before);
+    expect(snapshot(first)).toEqual(before);
   });
 
   it('with NODE_ENV=production the entry point exits non-zero, naming k1, with no key in its output', async () => {
@@ -159,7 +151,7 @@ describe('a restart with a wrong key for an id that sealed data', () => {
   });
 
   it('the right key starts and reads the secret; the check value is an HMAC under a key derived from it', async () => {
-    expect(checkValues(first.dbFile)).toEqual({ k1: expectedCheckValue(A, 'k1') });
+    expect(checkValues(first)).toEqual({ k1: expectedCheckValue(A, 'k1') });
     const again = await startTestServer({ SCOPEGATE_MASTER_KEY: A }, first);
     try {
       expect(await revealed(again, 'hetzner')).toBe(secrets.hetzner);
@@ -176,23 +168,23 @@ describe('a database from before the check values', () => {
 
   beforeAll(async () => {
     ({ first } = await seeded({ SCOPEGATE_MASTER_KEY: A }, ['hetzner']));
-    sqlite(first.dbFile, (db) => db.prepare('delete from key_checks').run());
+    withDatabase(first, (db) => db.prepare('delete from key_checks').run(), { writable: true });
   });
   afterAll(() => {
     if (first) fs.rmSync(first.dir, { recursive: true, force: true });
   });
 
   it('a wrong key is proven wrong against what k1 sealed: refused, nothing recorded', async () => {
-    const before = snapshot(first.dbFile);
+    const before = snapshot(first);
     await expect(startTestServer({ SCOPEGATE_MASTER_KEY: B }, first)).rejects.toThrow(refusal('k1', 'blobs'));
-    expect(snapshot(first.dbFile)).toEqual(before);
-    expect(checkValues(first.dbFile)).toEqual({});
+    expect(snapshot(first)).toEqual(before);
+    expect(checkValues(first)).toEqual({});
   });
 
   it('the right key is proven, its check value recorded, and from then on a wrong key meets that value', async () => {
     const again = await startTestServer({ SCOPEGATE_MASTER_KEY: A }, first);
     await again.close();
-    expect(checkValues(first.dbFile)).toEqual({ k1: expectedCheckValue(A, 'k1') });
+    expect(checkValues(first)).toEqual({ k1: expectedCheckValue(A, 'k1') });
     await expect(startTestServer({ SCOPEGATE_MASTER_KEY: B }, first)).rejects.toThrow(refusal('k1', 'value'));
   });
 
@@ -203,7 +195,7 @@ describe('a database from before the check values', () => {
     try {
       const run = await rotateKey({ DATABASE_URL: other.dbFile, SCOPEGATE_DATA_DIR: other.dir, ...keyring({ k1: A, k2: C }, 'k2') });
       expect(run.code, run.output).toBe(0);
-      sqlite(other.dbFile, (db) => {
+      withDatabase(other, (db) => {
         expect(db.prepare("select id from audit_events where chain_key_id = 'k2'").all()).toEqual([]);
         db.prepare('delete from key_checks').run();
         // Flip one character of the first secret (in id order) that proving k2 would try.
@@ -214,7 +206,7 @@ describe('a database from before the check values', () => {
         const [v, nonce, tag, body] = row.secret_ciphertext.split('.');
         const flipped = [v, nonce, tag, `${body[0] === 'A' ? 'B' : 'A'}${body.slice(1)}`].join('.');
         db.prepare('update credentials set secret_ciphertext = ? where id = ?').run(flipped, row.id);
-      });
+      }, { writable: true });
 
       await expect(startTestServer(keyring({ k2: newKey() }, 'k2'), other)).rejects.toThrow(refusal('k2', 'blobs'));
       const right = await startTestServer(keyring({ k2: C }, 'k2'), other);
@@ -223,7 +215,7 @@ describe('a database from before the check values', () => {
       } finally {
         await right.close();
       }
-      expect(checkValues(other.dbFile)).toEqual({ k2: expectedCheckValue(C, 'k2') });
+      expect(checkValues(other)).toEqual({ k2: expectedCheckValue(C, 'k2') });
     } finally {
       fs.rmSync(other.dir, { recursive: true, force: true });
     }
@@ -250,7 +242,7 @@ describe('a keyring without an id that sealed stored secrets', () => {
     // A rotation cut short: one secret moved to k2, two still under k1; then k1 removed too early.
     const run = await rotateKey(env(first, { k1: K1, k2: K2 }), ['--limit', '1']);
     expect(run.code, run.output).toBe(0);
-    const keys = Object.entries(credentialKeys(first.dbFile));
+    const keys = Object.entries(credentialKeys(first));
     moved = keys.find(([, id]) => id === 'k2')![0];
     stale = keys.filter(([, id]) => id === 'k1').map(([name]) => name);
     expect(stale).toHaveLength(2);
@@ -279,7 +271,7 @@ describe('a keyring without an id that sealed stored secrets', () => {
     expect(server.logs.join('')).toMatch(/not ready: credential secrets are sealed under key id \\"k1\\"/);
     // What k2 sealed still works; what k1 sealed fails for that credential alone.
     expect(await revealed(server, moved)).toBe(secrets[moved]);
-    expect((await reveal(server, stale[0])).errors?.[0].message).toMatch(/cannot be decrypted/);
+    expectGqlError(await reveal(server, stale[0]), { message: /cannot be decrypted/ });
   });
 
   it('re-entering a secret repairs its credential; /readyz stays 503 while one is left under k1', async () => {
@@ -287,7 +279,7 @@ describe('a keyring without an id that sealed stored secrets', () => {
     secrets[name] = mark(`${name}-again`);
     await server.ok(UPDATE, { i: { namespace: NS, name, apiToken: secrets[name], skipValidation: true } }, server.adminToken);
     expect(await revealed(server, name)).toBe(secrets[name]);
-    expect(credentialKeys(first.dbFile)[stale[1]]).toBe('k1');
+    expect(credentialKeys(first)[stale[1]]).toBe('k1');
     expect((await readyz()).body.keyIds).toEqual(['k1']);
   });
 
@@ -295,11 +287,11 @@ describe('a keyring without an id that sealed stored secrets', () => {
     expect((await readyz()).status).toBe(503);
     const run = await rotateKey(env(first, { k1: K1, k2: K2 }));
     expect(run.code, run.output).toBe(0);
-    expect(credentialKeys(first.dbFile)).toEqual({ a: 'k2', b: 'k2', c: 'k2' });
+    expect(credentialKeys(first)).toEqual({ a: 'k2', b: 'k2', c: 'k2' });
     expect(await readyz()).toEqual({ status: 200, body: { status: 'ready' } });
     for (const name of ['a', 'b', 'c']) expect(await revealed(server, name)).toBe(secrets[name]);
     // Serving never reads old events, so they do not hold readiness; verifying them needs k1, and says so.
-    expect(all(first.dbFile, "select id from audit_events where chain_key_id = 'k1'").length).toBeGreaterThan(0);
+    expect(all(first, "select id from audit_events where chain_key_id = 'k1'").length).toBeGreaterThan(0);
     const verify = await auditVerify(env(first, { k2: K2 }));
     expect(verify.code).toBe(1);
     expect(verify.stderr).toMatch(/sealed with key "k1", which is missing from the keyring/);
@@ -320,38 +312,38 @@ describe('rotate-key with a mismatched key', () => {
     const second = await startTestServer(keyring({ k1: K1, k2: K2 }, 'k2'), first);
     await seal(second, ['c']);
     await second.close();
-    expect(credentialKeys(first.dbFile)).toEqual({ a: 'k1', b: 'k1', c: 'k2' });
+    expect(credentialKeys(first)).toEqual({ a: 'k1', b: 'k1', c: 'k2' });
   });
   afterAll(() => {
     if (first) fs.rmSync(first.dir, { recursive: true, force: true });
   });
 
   it('refuses before touching any row when the active k2 is not the server\'s k2', async () => {
-    const before = snapshot(first.dbFile);
+    const before = snapshot(first);
     const run = await rotate({ k1: K1, k2: OTHER });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^rotate-key: the key configured for key id "k2" is not the key "k2"/);
     expect(run.stdout).toBe('');
     expectNoKeyIn(run.output, K1, K2, OTHER);
-    expect(snapshot(first.dbFile)).toEqual(before);
+    expect(snapshot(first)).toEqual(before);
   });
 
   it('refuses when the old k1 is not k1; with the right keys it rotates', async () => {
-    const before = snapshot(first.dbFile);
+    const before = snapshot(first);
     const run = await rotate({ k1: OTHER, k2: K2 });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^rotate-key: the key configured for key id "k1" is not the key "k1"/);
     expectNoKeyIn(run.output, K1, K2, OTHER);
-    expect(snapshot(first.dbFile)).toEqual(before);
+    expect(snapshot(first)).toEqual(before);
 
     // A dry run with the right keys passes the check and records nothing, not even a new id's value.
     const dry = await rotate({ k1: K1, k2: K2, k3: OTHER }, ['--dry-run']);
     expect(dry.code, dry.output).toBe(0);
-    expect(snapshot(first.dbFile)).toEqual(before);
+    expect(snapshot(first)).toEqual(before);
 
     const right = await rotate({ k1: K1, k2: K2 });
     expect(right.code, right.output).toBe(0);
-    expect(credentialKeys(first.dbFile)).toEqual({ a: 'k2', b: 'k2', c: 'k2' });
+    expect(credentialKeys(first)).toEqual({ a: 'k2', b: 'k2', c: 'k2' });
   });
 });
 

@@ -7,10 +7,10 @@
  *
  * The window is an hour here, so that no assertion depends on how fast this machine is.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withDatabase } from './helpers/db.js';
 import { actions, PASSWORD } from './helpers/fixtures.js';
-import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
+import { expectGqlError, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 const LIMIT = 5;
 const WINDOW_SECONDS = 3600;
@@ -24,11 +24,10 @@ const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) =>
 
 function expectLimited(res: GqlResponse) {
   expect(res.status, JSON.stringify(res.body)).toBe(429);
-  expect(codeOf(res)).toBe('RATE_LIMITED');
-  expect(res.errors![0].message).toContain('SCOPEGATE_MUTATION_LIMIT');
+  const error = expectGqlError(res, { code: 'RATE_LIMITED', message: /SCOPEGATE_MUTATION_LIMIT/ });
   const retryAfter = Number(res.headers.get('retry-after'));
   expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= WINDOW_SECONDS, `Retry-After ${retryAfter}`).toBe(true);
-  expect(res.errors![0].extensions!.retryAfterSeconds).toBe(retryAfter);
+  expect(error.extensions!.retryAfterSeconds).toBe(retryAfter);
   expect(res.data ?? null).toBeNull();
 }
 
@@ -150,15 +149,12 @@ describe('refusals in the audit trail', () => {
 
     // The rest are written, as one event, when the window closes or the server stops.
     await server.close();
-    const db = new Database(server.dbFile, { readonly: true, fileMustExist: true });
-    try {
+    withDatabase(server, (db) => {
       const rows = db.prepare("SELECT actor_name, details FROM audit_events WHERE action = 'mutation.rate_limited' ORDER BY seq").all() as { actor_name: string; details: string }[];
       expect(rows.every((r) => r.actor_name === 'user:hammer')).toBe(true);
       expect(rows.length).toBeLessThan(REFUSALS / 2);
       expect(rows.reduce((sum, r) => sum + JSON.parse(r.details).count, 0)).toBe(REFUSALS);
-    } finally {
-      db.close();
-    }
+    });
   });
 
 });

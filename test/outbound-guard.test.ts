@@ -14,7 +14,7 @@ import { startFakeHetzner, type FakeHetzner } from './fakes/hetzner.js';
 import { startFakeOciRegistry, type FakeOciRegistry } from './fakes/oci-registry.js';
 import { basicAuthOf, startFakeServer, type FakeServer } from './fakes/server.js';
 import { seedTeam } from './helpers/fixtures.js';
-import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
+import { expectGqlError, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 const NS = 'acme';
 const PASSWORD = 'registry-robot-password-4242';
@@ -63,9 +63,7 @@ async function startWith(env: Record<string, string>) {
 
 function expectError(res: GqlResponse, code: string, message?: RegExp) {
   expect(res.errors, JSON.stringify(res.body)).toHaveLength(1);
-  expect(codeOf(res)).toBe(code);
-  if (message) expect(res.errors![0].message).toMatch(message);
-  return res.errors![0].message;
+  return expectGqlError(res, { code, ...(message ? { message } : {}) }).message;
 }
 
 const INTERNAL = /internal \(loopback or private network\); list the host in SCOPEGATE_OUTBOUND_ALLOW/;

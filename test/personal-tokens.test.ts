@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { movableClock } from './helpers/clock.js';
 import { actions } from './helpers/fixtures.js';
-import { codeOf, findLeakedSecrets, startTestServer, type TestServer } from './helpers/server.js';
+import { codeOf, expectGqlError, findLeakedSecrets, startTestServer, type TestServer } from './helpers/server.js';
 
 /** Personal access tokens: a user's own tokens, acting as that user, capped at maxRole. */
 
@@ -78,7 +78,7 @@ describe('personal access tokens', () => {
     expect(off.updatePersonalAccessToken).toMatchObject({ enabled: false, description: 'build box' });
     const refused = await act.whoami(secret);
     expect(refused.status).toBe(401);
-    expect(refused.errors![0].message).toBe('token is disabled');
+    expectGqlError(refused, { code: 'UNAUTHENTICATED', message: 'token is disabled' });
     await server.ok(UPDATE, { input: { name: 'ci-box', enabled: true } }, alice);
     expect(await status(secret)).toBe(200);
 
@@ -86,8 +86,7 @@ describe('personal access tokens', () => {
     const dated = await server.ok(UPDATE, { input: { name: 'ci-box', expiresAt: at } }, alice);
     expect(dated.updatePersonalAccessToken).toMatchObject({ expiresAt: at, expired: false });
     const both = await server.gql(UPDATE, { input: { name: 'ci-box', expiresAt: at, clearExpiry: true } }, alice);
-    expect(codeOf(both)).toBe('BAD_USER_INPUT');
-    expect(both.errors![0].message).toBe('input.clearExpiry: give either expiresAt or clearExpiry, not both');
+    expectGqlError(both, { code: 'BAD_USER_INPUT', field: 'input.clearExpiry', message: 'input.clearExpiry: give either expiresAt or clearExpiry, not both' });
     const cleared = await server.ok(UPDATE, { input: { name: 'ci-box', clearExpiry: true } }, alice);
     expect(cleared.updatePersonalAccessToken).toMatchObject({ expiresAt: null, expired: false, description: 'build box', enabled: true });
 
@@ -98,7 +97,7 @@ describe('personal access tokens', () => {
     clock.advance(HOUR + 1000);
     const expired = await act.whoami(secret);
     expect(expired.status).toBe(401);
-    expect(expired.errors![0].message).toBe(`token expired at ${soon}`);
+    expectGqlError(expired, { code: 'UNAUTHENTICATED', message: `token expired at ${soon}` });
   });
 
   it('regenerates without a grace period: the old secret stops at once', async () => {
@@ -112,7 +111,7 @@ describe('personal access tokens', () => {
     expect(res.regeneratePersonalAccessToken.personalAccessToken.secretRotatedAt).not.toBeNull();
     const refused = await act.whoami(old);
     expect(refused.status).toBe(401);
-    expect(refused.errors![0].message).toBe('token has been regenerated; use the new secret');
+    expectGqlError(refused, { code: 'UNAUTHENTICATED', message: 'token has been regenerated; use the new secret' });
     expect(await status(fresh)).toBe(200);
   });
 
@@ -125,7 +124,7 @@ describe('personal access tokens', () => {
     clock.advance(HOUR + 1000);
     const ended = await act.whoami(old);
     expect(ended.status).toBe(401);
-    expect(ended.errors![0].message).toBe('token has been regenerated; use the new secret');
+    expectGqlError(ended, { code: 'UNAUTHENTICATED', message: 'token has been regenerated; use the new secret' });
     expect(await status(fresh)).toBe(200);
   });
 
@@ -136,7 +135,7 @@ describe('personal access tokens', () => {
     expect(res.revokePersonalAccessToken.deleted).toBe('user:alice/tokens/throwaway');
     const refused = await act.whoami(secret);
     expect(refused.status).toBe(401);
-    expect(refused.errors![0].message).toBe('token is not valid (unknown or revoked)');
+    expectGqlError(refused, { code: 'UNAUTHENTICATED', message: 'token is not valid (unknown or revoked)' });
     expect((await listOf(alice)).map((t: any) => t.name)).not.toContain('throwaway');
     const again = await server.gql(REVOKE, { input: { name: 'throwaway' } }, alice);
     expect(codeOf(again)).toBe('NOT_FOUND');
@@ -166,9 +165,8 @@ describe('personal access tokens', () => {
     ]) {
       const res = await server.gql('mutation { createApiToken(input: { namespace: "team", name: "nope", role: VIEWER }) { secret } }', {}, token);
       expect(res.status).toBe(200);
-      expect(codeOf(res)).toBe('FORBIDDEN');
-      expect(res.errors![0].extensions!.neededRole).toBe('OWNER');
-      expect(res.errors![0].message).toBe(`requires role OWNER in namespace "team" (your role is ${role})`);
+      const error = expectGqlError(res, { code: 'FORBIDDEN', message: `requires role OWNER in namespace "team" (your role is ${role})` });
+      expect(error.extensions!.neededRole).toBe('OWNER');
       const rename = await server.gql('mutation { updateNamespace(input: { name: "team", description: "nope" }) { name } }', {}, token);
       expect(codeOf(rename)).toBe('FORBIDDEN');
     }
@@ -185,15 +183,13 @@ describe('personal access tokens', () => {
       {},
       viewerPat,
     );
-    expect(codeOf(res)).toBe('FORBIDDEN');
-    expect(res.errors![0].extensions!.neededRole).toBe('EDITOR');
-    expect(res.errors![0].message).toContain('EDITOR');
+    const error = expectGqlError(res, { code: 'FORBIDDEN', message: /EDITOR/ });
+    expect(error.extensions!.neededRole).toBe('EDITOR');
   });
 
   it('only administrators may create admin tokens; an admin token without admin: true has no admin rights', async () => {
     const denied = await server.gql(CREATE, { input: { name: 'wannabe', admin: true } }, alice);
-    expect(codeOf(denied)).toBe('FORBIDDEN');
-    expect(denied.errors![0].message).toBe('only administrators (acting with administrator rights) may create or manage admin personal access tokens');
+    expectGqlError(denied, { code: 'FORBIDDEN', message: 'only administrators (acting with administrator rights) may create or manage admin personal access tokens' });
     expect((await listOf(alice)).map((t: any) => t.name)).not.toContain('wannabe');
 
     const admin = server.adminToken;
@@ -203,8 +199,7 @@ describe('personal access tokens', () => {
     const me = await server.ok('{ viewer { isAdmin user { username isAdmin } } }', {}, plainSecret);
     expect(me.viewer).toEqual({ isAdmin: false, user: { username: 'admin', isAdmin: true } });
     const users = await server.gql('{ users { edges { node { username } } } }', {}, plainSecret);
-    expect(codeOf(users)).toBe('FORBIDDEN');
-    expect(users.errors![0].message).toBe('requires administrator rights');
+    expectGqlError(users, { code: 'FORBIDDEN', message: 'requires administrator rights' });
     // Nor may it mint an admin token, or see a namespace it is no member of.
     expect(codeOf(await server.gql(CREATE, { input: { name: 'escalate', admin: true } }, plainSecret))).toBe('FORBIDDEN');
     expect((await server.ok('{ namespace(name: "team") { name } }', {}, plainSecret)).namespace).toBeNull();
@@ -221,8 +216,7 @@ describe('personal access tokens', () => {
     const editorPat = await act.createPersonalToken(alice, { name: 'minter', maxRole: 'EDITOR' });
     for (const maxRole of ['OWNER', undefined]) {
       const res = await server.gql(CREATE, { input: { name: 'wider', ...(maxRole ? { maxRole } : {}) } }, editorPat);
-      expect(codeOf(res)).toBe('FORBIDDEN');
-      expect(res.errors![0].message).toBe('role OWNER is above the role EDITOR of the token making this request');
+      expectGqlError(res, { code: 'FORBIDDEN', message: 'role OWNER is above the role EDITOR of the token making this request' });
     }
     const same = await server.ok(CREATE, { input: { name: 'same', maxRole: 'EDITOR' } }, editorPat);
     expect(same.createPersonalAccessToken.personalAccessToken.maxRole).toBe('EDITOR');
@@ -239,8 +233,7 @@ describe('personal access tokens', () => {
     await act.createPersonalToken(alice, { name: 'wide-target', maxRole: 'OWNER' });
     const viewerPat = await act.createPersonalToken(alice, { name: 'narrow-caller', maxRole: 'VIEWER' });
     const widened = await server.gql(REGENERATE, { input: { name: 'wide-target' } }, viewerPat);
-    expect(codeOf(widened)).toBe('FORBIDDEN');
-    expect(widened.errors![0].message).toBe('role OWNER is above the role VIEWER of the token making this request');
+    expectGqlError(widened, { code: 'FORBIDDEN', message: 'role OWNER is above the role VIEWER of the token making this request' });
     expect(widened.data).toBeNull();
     const update = await server.gql('mutation { updatePersonalAccessToken(input: { name: "wide-target", enabled: false }) { enabled } }', {}, viewerPat);
     expect(codeOf(update)).toBe('FORBIDDEN');
@@ -279,8 +272,7 @@ describe('personal access tokens', () => {
       [REVOKE, { name: 'bobs-token' }],
     ] as const) {
       const res = await server.gql(query, { input }, alice);
-      expect(codeOf(res)).toBe('NOT_FOUND');
-      expect(res.errors![0].message).toBe('personal access token "bobs-token" not found');
+      expectGqlError(res, { code: 'NOT_FOUND', message: 'personal access token "bobs-token" not found' });
     }
     expect(await status(bobSecret)).toBe(200);
     expect((await listOf(bob))[0]).toMatchObject({ name: 'bobs-token', enabled: true, secretRotatedAt: null });
@@ -294,15 +286,13 @@ describe('personal access tokens', () => {
     const api = await act.createApiToken(alice, { namespace: 'team', name: 'robot', role: 'OWNER' });
     expect(await listOf(api)).toEqual([]);
     const res = await server.gql(CREATE, { input: { name: 'robot-pat' } }, api);
-    expect(codeOf(res)).toBe('FORBIDDEN');
-    expect(res.errors![0].message).toBe('requires a user (session or personal access token); namespace API tokens cannot do this');
+    expectGqlError(res, { code: 'FORBIDDEN', message: 'requires a user (session or personal access token); namespace API tokens cannot do this' });
   });
 
   it('a token cannot make or keep a token that outlives it', async () => {
     const shortLived = await act.createPersonalToken(alice, { name: 'short-lived', expiresInDays: 7 });
     const forever = await server.gql(CREATE, { input: { name: 'forever' } }, shortLived);
-    expect(codeOf(forever)).toBe('FORBIDDEN');
-    expect(forever.errors![0].message).toMatch(/^the token making this request expires at .+: the tokens it creates or manages must expire no later$/);
+    expectGqlError(forever, { code: 'FORBIDDEN', message: /^the token making this request expires at .+: the tokens it creates or manages must expire no later$/ });
     const longer = await server.gql(CREATE, { input: { name: 'longer', expiresInDays: 8 } }, shortLived);
     expect(codeOf(longer)).toBe('FORBIDDEN');
     const within = await server.gql(CREATE, { input: { name: 'within', expiresInDays: 6 } }, shortLived);

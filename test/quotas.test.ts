@@ -11,7 +11,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { startFakeHelmRepo, type FakeHelmRepo } from './fakes/helm-repo.js';
 import { actions, PASSWORD } from './helpers/fixtures.js';
 import { createDatabase, dropDatabase } from './helpers/postgres.js';
-import { codeOf, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
+import { expectGqlError, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 const QUOTAS = {
   SCOPEGATE_QUOTA_NAMESPACES_PER_USER: '3',
@@ -44,10 +44,9 @@ const M = {
 
 function expectQuota(res: GqlResponse, setting: string, limit: number) {
   expect(res.errors, JSON.stringify(res.body)).toHaveLength(1);
-  expect(codeOf(res)).toBe('QUOTA_EXCEEDED');
-  expect(res.errors![0].message).toContain(`quota of ${limit} `);
-  expect(res.errors![0].message).toContain(setting);
-  expect(res.errors![0].extensions).toMatchObject({ setting, limit });
+  const { message, extensions } = expectGqlError(res, { code: 'QUOTA_EXCEEDED', message: new RegExp(`quota of ${limit} `) });
+  expect(message).toContain(setting);
+  expect(extensions).toMatchObject({ setting, limit });
 }
 
 const count = (connection: { edges: unknown[] }) => connection.edges.length;
@@ -342,8 +341,7 @@ describe('validating a credential checks its registries a few at a time, under o
     const server = await setUp(1000, [...slow.map((f, i) => [`a-slow-${i}`, f] as [string, FakeHelmRepo]), ['b-fast-0', fast[0]], ['b-fast-1', fast[1]]]);
 
     const res = await server.gql(M.validate, { i: { namespace: 'acme', name: 'robot' } }, server.adminToken);
-    expect(codeOf(res)).toBe('PROVIDER_UNREACHABLE');
-    const message = res.errors![0].message;
+    const { message } = expectGqlError(res, { code: 'PROVIDER_UNREACHABLE' });
     for (let i = 0; i < 4; i++) expect(message).toContain(`registry "a-slow-${i}": The Helm repository`);
     expect(message).toMatch(/did not answer within 1000 ms/);
     expect(message).toContain('not checked, the 1000 ms deadline (SCOPEGATE_PROVIDER_TIMEOUT_MS) passed first: "b-fast-0", "b-fast-1"');

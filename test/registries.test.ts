@@ -3,13 +3,13 @@
  * their kind, the credential's `registries` connection, one password change reaching
  * every registry, CREDENTIAL_IN_USE and force, and bad input that leaves nothing behind.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHelmRepo, type FakeHelmRepo } from './fakes/helm-repo.js';
 import { startFakeOciRegistry, type FakeOciRegistry } from './fakes/oci-registry.js';
 import { basicAuthOf } from './fakes/server.js';
-import { actions } from './helpers/fixtures.js';
-import { codeOf, findLeakedSecrets, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
+import { withDatabase } from './helpers/db.js';
+import { actions, seedTeam } from './helpers/fixtures.js';
+import { expectGqlError, findLeakedSecrets, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 const NS = 'acme';
 const REGISTRY = 'id name resourceName url kind createdAt updatedAt namespace { name } credential { name username }';
@@ -50,16 +50,11 @@ describe('registries', () => {
     helm = await startFakeHelmRepo({ users: { robot: P1 } });
     server = await startTestServer({ SCOPEGATE_ALLOW_PRIVATE_TARGETS: 'true' });
     const act = actions(server);
-    for (const u of ['olivia', 'eddie', 'vera', 'otto']) await act.createUser(u);
-    owner = await act.login('olivia');
-    editor = await act.login('eddie');
-    viewer = await act.login('vera');
-    stranger = await act.login('otto');
-    await act.createNamespace(owner, NS);
+    const team = await seedTeam(server, NS);
+    [owner, editor, viewer] = [team.owner.token, team.editor.token, team.viewer.token];
+    stranger = (await act.signUp('otto')).token;
     await act.createNamespace(owner, 'second');
     await act.createNamespace(stranger, 'elsewhere');
-    await act.setRole(owner, NS, 'eddie', 'EDITOR');
-    await act.setRole(owner, NS, 'vera', 'VIEWER');
     await server.ok(M.createCredential, { i: { namespace: NS, name: 'shared', username: 'robot', password: P1 } }, editor);
     await server.ok(M.createCredential, { i: { namespace: NS, name: 'spare', username: 'spare-user', password: 'spare-password-0000' } }, editor);
     await server.ok(M.createCredential, { i: { namespace: 'second', name: 'second-cred', username: 'x', password: 'second-password-0000' } }, owner);
@@ -87,8 +82,7 @@ describe('registries', () => {
   const password = async (name: string) => (await server.ok(M.reveal, { i: { namespace: NS, name } }, editor)).revealCredentialSecret.fields[0].value;
   const expectError = (res: GqlResponse, code: string, message?: RegExp) => {
     expect(res.errors, JSON.stringify(res.body)).toHaveLength(1);
-    expect(codeOf(res)).toBe(code);
-    if (message) expect(res.errors![0].message).toMatch(message);
+    expectGqlError(res, { code, ...(message ? { message } : {}) });
   };
   const lastBasicAuth = (fake: FakeOciRegistry | FakeHelmRepo) => {
     const withBasic = fake.requests.filter((r) => /^Basic /i.test(r.headers.authorization ?? ''));
@@ -208,21 +202,18 @@ describe('registries', () => {
     expect((await registry('oci-local')).credential).toBeNull();
 
     // Read the trail straight from the SQLite file, read-only, while the server runs.
-    const db = new Database(server.dbFile, { readonly: true, fileMustExist: true });
-    try {
-      const events = db
+    const events = withDatabase(server, (db) =>
+      db
         .prepare("SELECT outcome, actor_name, details FROM audit_events WHERE action = 'credential.delete' AND target = ? ORDER BY seq")
-        .all('namespaces/acme/credentials/shared') as { outcome: string; actor_name: string; details: string }[];
-      const refused = events.filter((e) => e.outcome === 'ERROR');
-      const done = events.filter((e) => e.outcome === 'SUCCESS');
-      expect(refused.length).toBe(1);
-      expect(JSON.parse(refused[0].details)).toMatchObject({ code: 'CREDENTIAL_IN_USE' });
-      expect(done.length).toBe(1);
-      expect(done[0].actor_name).toBe('user:eddie');
-      expect(JSON.parse(done[0].details)).toMatchObject({ type: 'REGISTRY', detachedRegistries: ['helm-local', 'oci-local'] });
-    } finally {
-      db.close();
-    }
+        .all('namespaces/acme/credentials/shared'),
+    ) as { outcome: string; actor_name: string; details: string }[];
+    const refused = events.filter((e) => e.outcome === 'ERROR');
+    const done = events.filter((e) => e.outcome === 'SUCCESS');
+    expect(refused.length).toBe(1);
+    expect(JSON.parse(refused[0].details)).toMatchObject({ code: 'CREDENTIAL_IN_USE' });
+    expect(done.length).toBe(1);
+    expect(done[0].actor_name).toBe('user:eddie');
+    expect(JSON.parse(done[0].details)).toMatchObject({ type: 'REGISTRY', detachedRegistries: ['helm-local', 'oci-local'] });
   });
 
   it('deleting a registry leaves its credential alone', async () => {

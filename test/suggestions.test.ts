@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../src/auth/secrets.js';
 import { actions } from './helpers/fixtures.js';
-import { startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
+import { expectGqlError, startTestServer, type GqlResponse, type TestServer } from './helpers/server.js';
 
 /**
  * graphql-js answers a typo with "Did you mean …", which maps the schema for whoever asks.
@@ -96,7 +96,7 @@ describe('"Did you mean" suggestions go to authenticated callers only', () => {
     // Where the query is valid, the token is still refused as before.
     const refused = await server.gql('{ viewer { kind } }', {}, token());
     expect(refused.status).toBe(401);
-    expect(refused.errors![0].extensions!.code).toBe('UNAUTHENTICATED');
+    expectGqlError(refused, { code: 'UNAUTHENTICATED' });
     // A typo is refused at validation, before the token is looked at, as for anyone: without suggestions.
     const typo = await server.gql('{ viewr { kind } }', {}, token());
     expect(typo.status).toBe(200);

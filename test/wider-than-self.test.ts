@@ -94,7 +94,7 @@ describe('administrator rights are capped by maxRole', () => {
     ['updateUser', 'mutation { updateUser(input: { username: "victim", isAdmin: true }) { isAdmin } }'],
   ])('cannot %s', async (field, query) => {
     const res = await server.gql(query, {}, readOnlyAdmin);
-    expect(res.errors![0]).toMatchObject({ path: [field], extensions: { code: 'FORBIDDEN', neededRole: 'OWNER' } });
+    expect(expectGqlError(res, { code: 'FORBIDDEN', path: [field] }).extensions).toMatchObject({ neededRole: 'OWNER' });
   });
 
   it("cannot set another user's password and sign in as them", async () => {
@@ -123,7 +123,7 @@ describe('a token revokes only tokens within its own reach', () => {
   it("nor update or regenerate one wider than itself, even to narrow it", async () => {
     const narrow = await a.createPersonalToken(server.adminToken, { name: 'narrow-2', maxRole: 'EDITOR' });
     const disable = await server.gql('mutation { updatePersonalAccessToken(input: { name: "wide", enabled: false }) { enabled } }', {}, narrow);
-    expect(disable.errors![0]).toMatchObject({ extensions: { code: 'FORBIDDEN', neededRole: 'OWNER' } });
+    expect(expectGqlError(disable, { code: 'FORBIDDEN' }).extensions).toMatchObject({ neededRole: 'OWNER' });
     const regenerate = await server.gql('mutation { regeneratePersonalAccessToken(input: { name: "wide" }) { secret } }', {}, narrow);
     expect(codeOf(regenerate)).toBe('FORBIDDEN');
     expect(JSON.stringify(regenerate.body)).not.toMatch(/sgp_/);
@@ -222,7 +222,7 @@ describe('a token cannot outlive itself by another way', () => {
     ["set someone else's password", () => shortAdmin, 'mutation { setPassword(input: { username: "eve", newPassword: "a-brand-new-password-2" }) }'],
   ])('an expiring token cannot %s, which would outlive it', async (_label, token, query) => {
     const res = await server.gql(query, {}, token());
-    expect(res.errors![0]).toMatchObject({ extensions: { code: 'FORBIDDEN' }, message: expect.stringMatching(/expires at .*would outlive it/) });
+    expectGqlError(res, { code: 'FORBIDDEN', message: /expires at .*would outlive it/ });
   });
 
   it('it may still narrow: demote or disable', async () => {

@@ -4,9 +4,9 @@ import type { TestServer } from './server.js';
 /**
  * Runs `work` on a connection of its own to the server's SQLite file: read-only unless asked,
  * or writable to change something behind the server's back (as another replica, or an
- * attacker with the file, would).
+ * attacker with the file, would). Any SQLite file will do: `{ dbFile }` names a copy.
  */
-export function withDatabase<T>(server: TestServer, work: (db: Database.Database) => T, { writable = false } = {}): T {
+export function withDatabase<T>(server: Pick<TestServer, 'dbFile'>, work: (db: Database.Database) => T, { writable = false } = {}): T {
   const db = new Database(server.dbFile, { readonly: !writable, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
