@@ -170,3 +170,96 @@ describe('scopegate CLI: a day against a real server', () => {
     expect(trail.rows.every((row) => row[2] === 'SUCCESS')).toBe(true);
   }, SLOW);
 });
+
+describe('scopegate CLI: credentials and registries', () => {
+  let server: TestServer;
+  let env: Record<string, string>;
+  const files = tmp();
+  beforeAll(async () => {
+    server = await startTestServer();
+    env = { SCOPEGATE_URL: server.url, SCOPEGATE_TOKEN: server.adminToken, XDG_CONFIG_HOME: files };
+    await actions(server).createNamespace(server.adminToken, 'infra');
+  });
+  afterAll(() => server.close());
+
+  it('creates each type with its secrets from stdin or a file, reveals, lists, updates and deletes', async () => {
+    // Registry: the password from stdin, one trailing newline stripped.
+    const registry = json(await cli(['credential', 'create', 'registry', 'ghcr', '-n', 'infra', '--username', 'acme-bot', '--password-stdin', '-o', 'json'], { env, input: 'registry-pass-1\n' }));
+    expect(registry).toMatchObject({ name: 'ghcr', type: 'REGISTRY', username: 'acme-bot' });
+    const revealed = await cli(['credential', 'reveal', 'ghcr', '-n', 'infra', '-o', 'json'], { env });
+    expect(json(revealed).fields).toEqual([{ name: 'password', value: 'registry-pass-1' }]);
+    expect(revealed.stderr).not.toMatch(/shown once/);
+    const revealTable = table(await cli(['credential', 'reveal', 'ghcr', '-n', 'infra'], { env }));
+    expect(revealTable.header).toMatch(/^FIELD +VALUE$/);
+    expect(revealTable.rows).toEqual([['password', 'registry-pass-1']]);
+
+    // Git: the token from a file; the global --token-file is not confused with the Git token's.
+    const gitToken = path.join(files, 'git-token');
+    fs.writeFileSync(gitToken, 'glpat-not-a-real-token-0001\n');
+    const git = json(await cli(['credential', 'create', 'git', 'gl', '-n', 'infra', '--provider', 'gitlab', '--host', 'gitlab.example.com', '--token-file', gitToken, '--skip-validation', '-o', 'json'], { env }));
+    expect(git).toMatchObject({ name: 'gl', type: 'GIT', provider: 'GITLAB', host: 'gitlab.example.com', validationStatus: 'UNCHECKED' });
+    expect(json(await cli(['credential', 'reveal', 'gl', '-n', 'infra', '-o', 'json'], { env })).fields).toEqual([{ name: 'token', value: 'glpat-not-a-real-token-0001' }]);
+
+    // Hetzner from stdin, OVH with one secret from a file and one from stdin.
+    const hetzner = json(await cli(['credential', 'create', 'hetzner', 'hcloud', '-n', 'infra', '--api-token-stdin', '--skip-validation', '--description', 'cloud', '-o', 'json'], { env, input: 'hcloud-token-0001' }));
+    expect(hetzner).toMatchObject({ name: 'hcloud', type: 'HETZNER', description: 'cloud', validationStatus: 'UNCHECKED' });
+    const appSecret = path.join(files, 'ovh-secret');
+    fs.writeFileSync(appSecret, 'ovh-app-secret-1');
+    const ovh = json(await cli(
+      ['credential', 'create', 'ovh', 'ovh', '-n', 'infra', '--endpoint', 'ovh-ca', '--project-id', 'proj-1', '--application-key', 'ak1', '--application-secret-file', appSecret, '--consumer-key-stdin', '--skip-validation', '-o', 'json'],
+      { env, input: 'ovh-consumer-1\n' },
+    ));
+    expect(ovh).toMatchObject({ name: 'ovh', type: 'OVH', endpoint: 'OVH_CA', projectId: 'proj-1', applicationKey: 'ak1' });
+    const ovhFields = json(await cli(['credential', 'reveal', 'ovh', '-n', 'infra', '-o', 'json'], { env })).fields;
+    expect(ovhFields).toEqual(expect.arrayContaining([{ name: 'applicationSecret', value: 'ovh-app-secret-1' }, { name: 'consumerKey', value: 'ovh-consumer-1' }]));
+
+    // Two secrets from stdin at once: a usage error, nothing sent.
+    const twice = await cli(['credential', 'create', 'ovh', 'ovh2', '-n', 'infra', '--project-id', 'p', '--application-key', 'k', '--application-secret-stdin', '--consumer-key-stdin', '--skip-validation'], { env, input: 'x' });
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/^error: only one secret can come from standard input/m);
+
+    // SSH keys: generated (the private key printed once), then one from a public key file.
+    const generated = await cli(['credential', 'create', 'ssh-key', 'deploy', '-n', 'infra', '--generate'], { env });
+    expect(ok(generated).stdout).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+-----END OPENSSH PRIVATE KEY-----\n$/);
+    expect(generated.stderr).toMatch(/created ssh-key credential deploy in infra \(\S+ SHA256:[^)]+\)\nshown once; store it now/);
+    const generatedJson = await cli(['credential', 'create', 'ssh-key', 'deploy2', '-n', 'infra', '--generate', '-o', 'json'], { env });
+    const payload = json(generatedJson);
+    expect(payload.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----/);
+    expect(payload.credential).toMatchObject({ name: 'deploy2', generated: true, fingerprint: expect.stringMatching(/^SHA256:/) });
+    expect(generatedJson.stderr).toMatch(/shown once; store it now/);
+    const publicKeyFile = path.join(files, 'id.pub');
+    fs.writeFileSync(publicKeyFile, `${payload.credential.publicKey}\n`);
+    const fromFile = json(await cli(['credential', 'create', 'ssh-key', 'byo', '-n', 'infra', '--public-key-file', publicKeyFile, '-o', 'json'], { env }));
+    expect(fromFile).toMatchObject({ privateKey: null, credential: { name: 'byo', generated: false, fingerprint: payload.credential.fingerprint } });
+
+    // Listed as a table and as JSON, never with a secret.
+    const listed = await cli(['credential', 'list', '-n', 'infra', '-o', 'json'], { env });
+    expect(json(listed).map((c: any) => c.name).sort()).toEqual(['byo', 'deploy', 'deploy2', 'ghcr', 'gl', 'hcloud', 'ovh']);
+    expect(listed.stdout).not.toMatch(/registry-pass-1|glpat-not-a-real|hcloud-token|ovh-app-secret|ovh-consumer/);
+    const credentials = table(await cli(['credential', 'list', '-n', 'infra'], { env }));
+    expect(credentials.header).toMatch(/^NAME +TYPE +STATUS +DETAILS +VALIDATED$/);
+    expect(credentials.rows).toContainEqual(['gl', 'GIT', 'UNCHECKED', 'GITLAB gitlab.example.com', '-']);
+    expect(json(await cli(['credential', 'get', 'hcloud', '-n', 'infra', '-o', 'json'], { env }))).toMatchObject({ name: 'hcloud', type: 'HETZNER' });
+
+    // Update: a new secret from stdin, and a description.
+    expect(json(await cli(['credential', 'update', 'hetzner', 'hcloud', '-n', 'infra', '--api-token-stdin', '--skip-validation', '-o', 'json'], { env, input: 'hcloud-token-0002\n' }))).toMatchObject({ name: 'hcloud' });
+    expect(json(await cli(['credential', 'reveal', 'hcloud', '-n', 'infra', '-o', 'json'], { env })).fields).toEqual([{ name: 'apiToken', value: 'hcloud-token-0002' }]);
+
+    // A registry that uses the registry credential; the credential is then in use.
+    const created = json(await cli(['registry', 'create', 'charts', '-n', 'infra', '--url', 'oci://ghcr.io/acme/charts', '--credential', 'ghcr', '-o', 'json'], { env }));
+    expect(created).toMatchObject({ name: 'charts', kind: 'OCI', url: 'oci://ghcr.io/acme/charts', credential: { name: 'ghcr' } });
+    const registries = table(await cli(['registry', 'list', '-n', 'infra'], { env }));
+    expect(registries.header).toMatch(/^NAME +KIND +URL +CREDENTIAL$/);
+    expect(registries.rows).toEqual([['charts', 'OCI', 'oci://ghcr.io/acme/charts', 'ghcr']]);
+    const inUse = await cli(['credential', 'delete', 'ghcr', '-n', 'infra', '--yes'], { env });
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toMatch(/^error: .*(in use|registr)/im);
+    expect(json(await cli(['registry', 'update', 'charts', '-n', 'infra', '--no-credential', '-o', 'json'], { env })).credential).toBeNull();
+    ok(await cli(['registry', 'delete', 'charts', '-n', 'infra', '--yes'], { env }));
+    expect(json(await cli(['registry', 'list', '-n', 'infra', '-o', 'json'], { env }))).toEqual([]);
+    ok(await cli(['credential', 'delete', 'ghcr', '-n', 'infra', '--yes'], { env }));
+    const gone = await cli(['credential', 'get', 'ghcr', '-n', 'infra'], { env });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^error: credential "ghcr" not found in namespace "infra"/m);
+  }, SLOW);
+});

@@ -12,9 +12,16 @@ import { checkSecretFlags, confirm, readSecret, secretOption } from '../secrets.
 
 const FIELDS = `__typename name type description validationStatus validationMessage lastValidatedAt createdAt updatedAt resourceName
   ... on RegistryCredential { username }
-  ... on GitCredential { provider host username }
+  ... on GitCredential { provider host gitUsername: username }
   ... on OvhCredential { endpoint projectId applicationKey }
   ... on SshKeyCredential { keyType fingerprint publicKey generated }`;
+
+/** Git's username is nullable and the registry's is not, so the query aliases it; put it back. */
+function normalize(c: any): any {
+  if (!c || !('gitUsername' in c)) return c;
+  const { gitUsername, ...rest } = c;
+  return { ...rest, username: gitUsername };
+}
 
 const detail = (c: any): string | undefined =>
   c.type === 'REGISTRY' ? c.username
@@ -108,25 +115,25 @@ export function registerCredential(program: Command): void {
   const credential = noun(program, 'credential', "A namespace's credentials: registry logins, Git tokens, cloud API keys, SSH keys");
 
   act(verb(credential, { name: 'list', description: "List a namespace's credentials (never their secrets)", example: 'scopegate credential list -n shop' }).addOption(namespaceOption()), async (_a, o, ctx) => {
-    const credentials = await listInNamespace<any>(ctx.client(), o.namespace, 'credentials', FIELDS);
+    const credentials = (await listInNamespace<any>(ctx.client(), o.namespace, 'credentials', FIELDS)).map(normalize);
     ctx.output.result(credentials, credentials, columns);
   });
 
   act(verb(credential, { name: 'get <name>', description: 'Show one credential (never its secret)', example: 'scopegate credential get ghcr -n shop' }).addOption(namespaceOption()), async ([name], o, ctx) => {
-    const found = await getInNamespace<any>(ctx.client(), o.namespace, 'credential', name!, FIELDS, 'credential');
+    const found = normalize(await getInNamespace<any>(ctx.client(), o.namespace, 'credential', name!, FIELDS, 'credential'));
     ctx.output.result(found, [found], columns);
   });
 
   act(verb(credential, { name: 'validate <name>', description: 'Check the stored secret against its provider now (editors)', example: 'scopegate credential validate ghcr -n shop' }).addOption(namespaceOption()), async ([name], o, ctx) => {
     const data = await ctx.client().request(`mutation($input: CredentialRefInput!) { validateCredential(input: $input) { ${FIELDS} } }`, { input: { namespace: o.namespace, name } });
-    const c = data.validateCredential;
+    const c = normalize(data.validateCredential);
     ctx.output.note(`${c.name}: ${c.validationStatus}${c.validationMessage ? ` (${c.validationMessage})` : ''}`);
     ctx.output.result(c, [c], columns);
   });
 
   act(verb(credential, { name: 'reveal <name>', description: 'Print the decrypted secret fields (editors; always audited)', example: 'scopegate credential reveal ghcr -n shop --output json' }).addOption(namespaceOption()), async ([name], o, ctx) => {
     const data = await ctx.client().request(`mutation($input: CredentialRefInput!) { revealCredentialSecret(input: $input) { fields { name value } credential { ${FIELDS} } } }`, { input: { namespace: o.namespace, name } });
-    const secret = data.revealCredentialSecret;
+    const secret = { ...data.revealCredentialSecret, credential: normalize(data.revealCredentialSecret.credential) };
     ctx.output.result(secret, secret.fields, [
       { header: 'field', value: (f: any) => f.name },
       { header: 'value', value: (f: any) => f.value },
