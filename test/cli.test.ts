@@ -263,3 +263,167 @@ describe('scopegate CLI: credentials and registries', () => {
     expect(gone.stderr).toMatch(/^error: credential "ghcr" not found in namespace "infra"/m);
   }, SLOW);
 });
+
+describe('scopegate CLI: exit statuses and messages', () => {
+  let server: TestServer;
+  let env: Record<string, string>;
+  let viewerToken: string;
+  let shortLived: string;
+  const clock = movableClock();
+  const files = tmp();
+  beforeAll(async () => {
+    server = await startTestServer({}, undefined, { now: clock.now });
+    env = { SCOPEGATE_URL: server.url, SCOPEGATE_TOKEN: server.adminToken, XDG_CONFIG_HOME: files };
+    const steps = actions(server);
+    await steps.createNamespace(server.adminToken, 'ops');
+    viewerToken = await steps.createApiToken(server.adminToken, { namespace: 'ops', name: 'watcher', role: 'VIEWER' });
+    shortLived = await steps.createApiToken(server.adminToken, { namespace: 'ops', name: 'brief', role: 'VIEWER', expiresInDays: 1 });
+  });
+  afterAll(() => server.close());
+
+  it('1: the server refused (a missing namespace, a FORBIDDEN action)', async () => {
+    const missing = await cli(['token', 'list', '-n', 'nowhere'], { env });
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/^error: namespace "nowhere" not found$/m);
+    expect(missing.stderr).toMatch(/^hint: check the name with `scopegate namespace list`/m);
+
+    const forbidden = await cli(['token', 'create', 'more', '-n', 'ops', '--role', 'viewer'], { env: { ...env, SCOPEGATE_TOKEN: viewerToken } });
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toMatch(/^error: forbidden: requires role OWNER in namespace "ops".*\(request [0-9a-f-]+\)$/m);
+    expect(forbidden.stderr).toMatch(/^hint: this needs the role OWNER/m);
+    expect(json(await cli(['token', 'list', '-n', 'ops', '-o', 'json'], { env })).map((t: any) => t.name)).not.toContain('more');
+  }, SLOW);
+
+  it('2: usage errors (an unknown flag, a secret as a plain flag, a missing flag, a bad role)', async () => {
+    const unknown = await cli(['namespace', 'list', '--colour'], { env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: unknown option '--colour'/m);
+
+    const plain = await cli(['credential', 'create', 'registry', 'leaky', '-n', 'ops', '--username', 'u', '--password', 'hunter2-password'], { env });
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/^error: --password does not take a value on the command line/m);
+    expect(plain.stderr).toMatch(/^hint: pass it with --password-stdin .*--password-file PATH/m);
+    expect((await cli(['credential', 'get', 'leaky', '-n', 'ops'], { env })).code).toBe(1);
+
+    const login = await cli(['login', '--username', 'admin', '--password', 'hunter2-password'], { env });
+    expect(login.code).toBe(2);
+    expect(login.stderr).toMatch(/--password-stdin/);
+
+    const noSecret = await cli(['credential', 'create', 'hetzner', 'h', '-n', 'ops', '--skip-validation'], { env });
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toMatch(/^error: Hetzner API token is required/m);
+
+    const noRole = await cli(['token', 'create', 'x', '-n', 'ops'], { env });
+    expect(noRole.code).toBe(2);
+    expect(noRole.stderr).toMatch(/required option '--role <role>' not specified/);
+    const badRole = await cli(['token', 'create', 'x', '-n', 'ops', '--role', 'superuser'], { env });
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toMatch(/expected viewer, editor or owner/);
+    const both = await cli(['token', 'create', 'x', '-n', 'ops', '--role', 'viewer', '--expires-in', '3', '--expires-at', '2030-01-01T00:00:00Z'], { env });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/cannot be used with/);
+    const noYes = await cli(['namespace', 'delete', 'ops'], { env });
+    expect(noYes.code).toBe(2);
+    expect(json(await cli(['namespace', 'get', 'ops', '-o', 'json'], { env })).name).toBe('ops');
+  }, SLOW);
+
+  it('3: not authenticated (no token, a wrong token, an expired token)', async () => {
+    const none = await cli(['whoami'], { env: { SCOPEGATE_URL: server.url, XDG_CONFIG_HOME: files } });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toMatch(/^error: not logged in to http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(none.stderr).toMatch(/^hint: run `scopegate login`, set SCOPEGATE_TOKEN, or pass --token-file PATH$/m);
+
+    const wrong = await cli(['namespace', 'list'], { env: { ...env, SCOPEGATE_TOKEN: `sgt_${'x'.repeat(36)}` } });
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toMatch(/^error: not authenticated: token is malformed/m);
+    expect(wrong.stderr).toMatch(/^hint: check the token you passed \(token from SCOPEGATE_TOKEN\)$/m);
+
+    // The same token from --token-file works until it expires.
+    const tokenFile = path.join(files, 'brief-token');
+    fs.writeFileSync(tokenFile, `${shortLived}\n`);
+    const noEnv = { SCOPEGATE_URL: server.url, XDG_CONFIG_HOME: files };
+    expect(json(await cli(['whoami', '--token-file', tokenFile, '-o', 'json'], { env: noEnv })).apiToken.name).toBe('brief');
+    clock.advance(2 * DAY);
+    const expired = await cli(['whoami', '--token-file', tokenFile], { env: noEnv });
+    expect(expired.code).toBe(3);
+    expect(expired.stderr).toMatch(/^error: not authenticated: .*expired/m);
+    expect(expired.stderr).toMatch(/^hint: the token has expired: create a new one \(scopegate token create\) or regenerate it \(scopegate token regenerate\)/m);
+  }, SLOW);
+
+  it('4: the server could not be reached', async () => {
+    const port = await closedPort();
+    const down = await cli(['namespace', 'list', '--url', `http://127.0.0.1:${port}`], { env });
+    expect(down.code).toBe(4);
+    expect(down.stderr).toMatch(new RegExp(`^error: cannot reach http://127\\.0\\.0\\.1:${port}/graphql: .*ECONNREFUSED`, 'm'));
+    expect(down.stderr).toMatch(/^hint: check SCOPEGATE_URL or --url/m);
+  }, SLOW);
+});
+
+describe('scopegate CLI: login, whoami, logout', () => {
+  const PASSWORD = 'correct-horse-battery-staple-42';
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ SCOPEGATE_ADMIN_PASSWORD: PASSWORD });
+    await actions(server).createUser('alice', 'alice-long-password-1');
+  });
+  afterAll(() => server.close());
+
+  it('stores the session 0600 under XDG_CONFIG_HOME, uses it, and ends it on logout', async () => {
+    const config = tmp();
+    const env = { XDG_CONFIG_HOME: config };
+    const file = path.join(config, 'scopegate', 'credentials.json');
+
+    const wrong = await cli(['login', '--url', server.url, '--username', 'alice', '--password-stdin'], { env, input: 'not-her-password\n' });
+    expect(wrong.code).toBe(3);
+    expect(fs.existsSync(file)).toBe(false);
+
+    const login = await cli(['login', '--url', server.url, '--username', 'alice', '--password-stdin'], { env, input: 'alice-long-password-1\n' });
+    ok(login);
+    expect(login.stdout).toBe('');
+    expect(login.stderr).toMatch(/^logged in to http:\/\/127\.0\.0\.1:\d+\/graphql as alice/m);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const stored = JSON.parse(fs.readFileSync(file, 'utf8')).logins[`${server.url}/graphql`];
+    expect(stored).toMatchObject({ kind: 'session', username: 'alice', token: expect.stringMatching(/^sgs_/) });
+
+    // The stored login is used for this URL (given as the /graphql endpoint this time).
+    expect(json(await cli(['whoami', '--url', `${server.url}/graphql`, '-o', 'json'], { env }))).toMatchObject({ kind: 'USER_SESSION', user: { username: 'alice' } });
+    json(await cli(['namespace', 'create', 'alices', '-o', 'json', '--url', server.url], { env }));
+    // SCOPEGATE_TOKEN wins over the stored login.
+    const asAdmin = await cli(['whoami', '-o', 'json', '--url', server.url], { env: { ...env, SCOPEGATE_TOKEN: server.adminToken } });
+    expect(json(asAdmin).user.username).toBe('admin');
+
+    const logout = await cli(['logout', '--url', server.url], { env });
+    ok(logout);
+    expect(logout.stderr).toMatch(/session ended on the server/);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).logins).toEqual({});
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    // The session is refused by the server, and the CLI has none left.
+    const refused = await server.gql('{ viewer { kind } }', {}, stored.token);
+    expect(refused.status).toBe(401);
+    const after = await cli(['whoami', '--url', server.url], { env });
+    expect(after.code).toBe(3);
+    expect(after.stderr).toMatch(/^error: not logged in/m);
+  }, SLOW);
+
+  it('stores a token read from standard input with --with-token (SCOPEGATE_URL for the server)', async () => {
+    const config = tmp();
+    const env = { XDG_CONFIG_HOME: config, SCOPEGATE_URL: server.url };
+    const pat = await actions(server).createPersonalToken(server.adminToken, { name: 'laptop', maxRole: 'EDITOR' });
+    const login = await cli(['login', '--with-token'], { env, input: `${pat}\n` });
+    ok(login);
+    expect(login.stderr).toMatch(/stored the token .*personal access token laptop of admin/);
+    expect(fs.statSync(path.join(config, 'scopegate', 'credentials.json')).mode & 0o777).toBe(0o600);
+    expect(json(await cli(['whoami', '-o', 'json'], { env }))).toMatchObject({ kind: 'PERSONAL_ACCESS_TOKEN', personalAccessToken: { name: 'laptop', maxRole: 'EDITOR' } });
+    const pats = table(await cli(['pat', 'list'], { env }));
+    expect(pats.header).toMatch(/^NAME +MAX ROLE +ADMIN +ENABLED +EXPIRES +LAST USED +SECRET$/);
+    expect(pats.rows.map((row) => row[0])).toEqual(expect.arrayContaining(['bootstrap', 'laptop']));
+
+    const bad = await cli(['login', '--with-token'], { env: { ...env, XDG_CONFIG_HOME: tmp() }, input: `sgp_${'y'.repeat(36)}\n` });
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/^error: the server refused the token/m);
+
+    ok(await cli(['logout'], { env }));
+    expect((await cli(['whoami'], { env })).code).toBe(3);
+  }, SLOW);
+});
