@@ -427,3 +427,60 @@ describe('scopegate CLI: login, whoami, logout', () => {
     expect((await cli(['whoami'], { env })).code).toBe(3);
   }, SLOW);
 });
+
+describe('scopegate CLI: members, personal access tokens, namespace changes, the instance trail', () => {
+  let server: TestServer;
+  let env: Record<string, string>;
+  const files = tmp();
+  beforeAll(async () => {
+    server = await startTestServer();
+    env = { SCOPEGATE_URL: server.url, SCOPEGATE_TOKEN: server.adminToken, XDG_CONFIG_HOME: files };
+    await actions(server).createUser('bob');
+  });
+  afterAll(() => server.close());
+
+  it('sets and removes members, runs a personal token through its life, updates and deletes a namespace', async () => {
+    json(await cli(['namespace', 'create', 'team', '-o', 'json'], { env }));
+    expect(json(await cli(['member', 'set', 'bob', '-n', 'team', '--role', 'EDITOR', '-o', 'json'], { env }))).toMatchObject({ role: 'EDITOR', user: { username: 'bob' } });
+    const members = table(await cli(['member', 'list', '-n', 'team'], { env }));
+    expect(members.header).toMatch(/^USER +ROLE +SINCE$/);
+    expect(members.rows.map((row) => row.slice(0, 2))).toEqual(expect.arrayContaining([['admin', 'OWNER'], ['bob', 'EDITOR']]));
+    ok(await cli(['member', 'remove', 'bob', '-n', 'team'], { env }));
+    expect(json(await cli(['member', 'list', '-n', 'team', '-o', 'json'], { env })).map((m: any) => m.user.username)).toEqual(['admin']);
+    const lastOwner = await cli(['member', 'remove', 'admin', '-n', 'team'], { env });
+    expect(lastOwner.code).toBe(1);
+    expect(lastOwner.stderr).toMatch(/^error: .*owner/im);
+
+    // A personal access token: created, used, updated, regenerated, revoked.
+    const created = await cli(['pat', 'create', 'laptop', '--max-role', 'viewer', '--expires-in', '7', '-o', 'json'], { env });
+    const pat = json(created);
+    expect(pat).toMatchObject({ secret: expect.stringMatching(/^sgp_/), personalAccessToken: { name: 'laptop', maxRole: 'VIEWER', admin: false } });
+    expect(created.stderr).toMatch(/shown once; store it now/);
+    const asPat = { ...env, SCOPEGATE_TOKEN: pat.secret };
+    expect(json(await cli(['whoami', '-o', 'json'], { env: asPat })).personalAccessToken.name).toBe('laptop');
+    expect(json(await cli(['pat', 'update', 'laptop', '--description', 'my laptop', '--no-expiry', '-o', 'json'], { env }))).toMatchObject({ description: 'my laptop', expiresAt: null });
+    const regenerated = json(await cli(['pat', 'regenerate', 'laptop', '-o', 'json'], { env }));
+    expect(regenerated.secret).not.toBe(pat.secret);
+    expect((await cli(['whoami'], { env: asPat })).code).toBe(3);
+    expect(json(await cli(['pat', 'list', '-o', 'json'], { env })).map((t: any) => t.name)).toEqual(expect.arrayContaining(['bootstrap', 'laptop']));
+    expect((await cli(['pat', 'revoke', 'laptop'], { env })).code).toBe(2);
+    ok(await cli(['pat', 'revoke', 'laptop', '--yes'], { env }));
+    expect(json(await cli(['pat', 'list', '-o', 'json'], { env })).map((t: any) => t.name)).not.toContain('laptop');
+    expect((await cli(['whoami'], { env: { ...env, SCOPEGATE_TOKEN: regenerated.secret } })).code).toBe(3);
+
+    // Namespace update and delete.
+    expect(json(await cli(['namespace', 'update', 'team', '--description', 'The team', '-o', 'json'], { env })).description).toBe('The team');
+    expect(json(await cli(['namespace', 'get', 'team', '-o', 'json'], { env }))).toMatchObject({ name: 'team', description: 'The team' });
+    expect(json(await cli(['namespace', 'delete', 'team', '--yes', '-o', 'json'], { env }))).toEqual({ deleted: expect.any(String) });
+    const gone = await cli(['namespace', 'get', 'team'], { env });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^error: namespace "team" not found$/m);
+
+    // The instance's trail (administrators), without -n.
+    const events = json(await cli(['audit', 'list', '--action', 'personaltoken.*', '-o', 'json'], { env }));
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e: any) => e.action.startsWith('personaltoken.'))).toBe(true);
+    const all = json(await cli(['audit', 'list', '--limit', '200', '-o', 'json'], { env }));
+    expect(all.map((e: any) => e.action)).toEqual(expect.arrayContaining(['namespace.delete', 'member.remove']));
+  }, SLOW);
+});
