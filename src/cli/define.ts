@@ -23,9 +23,10 @@ export function verb(parent: Command, { name, description, example, shadows = []
   return command;
 }
 
-/** A noun: its help lists its verbs; without one it shows that help (a usage error). */
-export function noun(program: Command, name: string, description: string): Command {
-  return program.command(name).description(description);
+/** A noun (or a group of verbs): its help lists its verbs and examples; without a verb it shows that help (a usage error). */
+export function noun(program: Command, name: string, description: string, example: string | string[]): Command {
+  const examples = (Array.isArray(example) ? example : [example]).map((line) => `  $ ${line}`).join('\n');
+  return program.command(name).description(description).addHelpText('after', `\nExample:\n${examples}\n`);
 }
 
 /** The action, with the command's arguments, its options and its context. */

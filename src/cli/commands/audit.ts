@@ -14,7 +14,7 @@ const columns: Column<any>[] = [
 ];
 
 export function registerAudit(program: Command): void {
-  const audit = noun(program, 'audit', 'The audit trail');
+  const audit = noun(program, 'audit', 'The audit trail', 'scopegate audit list -n shop --action "apitoken.*"');
 
   act(
     verb(audit, { name: 'list', description: "List audit events, newest first: a namespace's with -n, the whole instance's (administrators) without", example: ['scopegate audit list -n shop --action "apitoken.*" --limit 20', 'scopegate audit list --outcome denied --since 2026-01-01'] })

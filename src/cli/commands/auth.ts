@@ -1,5 +1,5 @@
 /** login, logout, whoami. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { createClient, ScopegateError } from '../../client/index.js';
 import { act, verb } from '../define.js';
 import { NotAuthenticatedError, UsageError } from '../errors.js';
@@ -25,7 +25,7 @@ export function registerAuth(program: Command): void {
       .option('--username <name>', 'the user to sign in as (prompted on a terminal)')
       .option('--password-stdin', 'read the password from standard input')
       .option('--with-token', 'store a token (sgp_…, sgt_…) read from standard input instead of signing in')
-      .option('--password <value>', 'not accepted: use --password-stdin or the prompt'),
+      .addOption(new Option('--password <value>').hideHelp()),
     async (_args, options, ctx) => {
       if (options.password !== undefined) {
         throw new UsageError('--password does not take a value on the command line (it would be kept in shell history and shown in the process list)', 'use --password-stdin, or leave it out on a terminal to be prompted');

@@ -112,7 +112,7 @@ const KINDS: Kind[] = [
 ];
 
 export function registerCredential(program: Command): void {
-  const credential = noun(program, 'credential', "A namespace's credentials: registry logins, Git tokens, cloud API keys, SSH keys");
+  const credential = noun(program, 'credential', "A namespace's credentials: registry logins, Git tokens, cloud API keys, SSH keys", ['scopegate credential list -n shop', 'scopegate credential create registry ghcr -n shop --username acme-bot --password-stdin < token.txt']);
 
   act(verb(credential, { name: 'list', description: "List a namespace's credentials (never their secrets)", example: 'scopegate credential list -n shop' }).addOption(namespaceOption()), async (_a, o, ctx) => {
     const credentials = (await listInNamespace<any>(ctx.client(), o.namespace, 'credentials', FIELDS)).map(normalize);
@@ -154,8 +154,11 @@ export function registerCredential(program: Command): void {
     },
   );
 
-  const create = credential.command('create').description('Create a credential of one type (editors)');
-  const update = credential.command('update').description('Change a credential of one type (editors)');
+  const create = noun(credential, 'create', 'Create a credential of one type: registry, git, hetzner, ovh or ssh-key (editors)', [
+    'scopegate credential create git gh -n shop --provider github --token-stdin < gh-token.txt',
+    'scopegate credential create ssh-key deploy -n shop --generate > deploy_key',
+  ]);
+  const update = noun(credential, 'update', 'Change a credential of one type: registry, git, hetzner or ovh (editors)', 'scopegate credential update hetzner hcloud -n shop --api-token-file hcloud.txt');
   for (const kind of KINDS) {
     defineKind(create, kind, 'create');
     if (kind.update) defineKind(update, kind, 'update');

@@ -10,7 +10,7 @@ const columns: Column<any>[] = [
 ];
 
 export function registerMember(program: Command): void {
-  const member = noun(program, 'member', "A namespace's members and their roles");
+  const member = noun(program, 'member', "A namespace's members and their roles", ['scopegate member list -n shop', 'scopegate member set bob -n shop --role editor']);
 
   act(verb(member, { name: 'list', description: "List a namespace's members", example: 'scopegate member list -n shop' }).addOption(namespaceOption()), async (_a, o, ctx) => {
     const members = await listInNamespace<any>(ctx.client(), o.namespace, 'members', 'role createdAt user { username displayName }');

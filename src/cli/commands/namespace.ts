@@ -13,7 +13,7 @@ const columns: Column<any>[] = [
 ];
 
 export function registerNamespace(program: Command): void {
-  const ns = noun(program, 'namespace', 'Namespaces: the unit of tokens, members, credentials and registries');
+  const ns = noun(program, 'namespace', 'Namespaces: the unit of tokens, members, credentials and registries', ['scopegate namespace list', 'scopegate namespace create shop --description "The web shop"']);
 
   act(verb(ns, { name: 'list', description: 'List the namespaces you have a role in (all of them for administrators)', example: 'scopegate namespace list' }), async (_a, _o, ctx) => {
     const client = ctx.client();

@@ -19,7 +19,7 @@ const columns: Column<any>[] = [
 ];
 
 export function registerPat(program: Command): void {
-  const pat = noun(program, 'pat', 'Your personal access tokens (sgp_…): act as you, capped at a role');
+  const pat = noun(program, 'pat', 'Your personal access tokens (sgp_…): act as you, capped at a role', ['scopegate pat list', 'scopegate pat create laptop --max-role editor --expires-in 90']);
 
   act(verb(pat, { name: 'list', description: 'List your personal access tokens', example: 'scopegate pat list' }), async (_a, _o, ctx) => {
     const client = ctx.client();

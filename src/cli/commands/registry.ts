@@ -17,7 +17,7 @@ const columns: Column<any>[] = [
 const note = '\nThe server to talk to goes before the noun here (`scopegate --url https://scopegate.example.com registry …`), since --url is the registry\'s.\n';
 
 export function registerRegistry(program: Command): void {
-  const registry = noun(program, 'registry', "A namespace's Helm and OCI registries");
+  const registry = noun(program, 'registry', "A namespace's Helm and OCI registries", ['scopegate registry list -n shop', 'scopegate registry create charts -n shop --url oci://ghcr.io/acme/charts --credential ghcr']);
 
   act(verb(registry, { name: 'list', description: "List a namespace's registries", example: 'scopegate registry list -n shop' }).addOption(namespaceOption()), async (_a, o, ctx) => {
     const registries = await listInNamespace<any>(ctx.client(), o.namespace, 'registries', FIELDS);

@@ -21,7 +21,7 @@ export const expiresAtOption = () => new Option('--expires-at <time>', 'expire a
 export const graceOption = () => new Option('--grace <seconds>', 'keep the old secret working this many seconds (0 to 86400; default 0)').argParser(parsePositiveInt);
 
 export function registerToken(program: Command): void {
-  const token = noun(program, 'token', "A namespace's API tokens (sgt_…)");
+  const token = noun(program, 'token', "A namespace's API tokens (sgt_…)", ['scopegate token list -n shop', 'scopegate token create ci -n shop --role editor --expires-in 30']);
 
   act(verb(token, { name: 'list', description: "List a namespace's API tokens", example: 'scopegate token list -n shop' }).addOption(namespaceOption()), async (_a, o, ctx) => {
     const tokens = await listInNamespace<any>(ctx.client(), o.namespace, 'apiTokens', FIELDS);
