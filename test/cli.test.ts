@@ -2,7 +2,7 @@
  * The built `scopegate` binary (dist/src/cli/main.js, what package.json's bin points to) run as a
  * child process against a real server: a day of work, each credential type, and every exit status.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -55,6 +55,31 @@ function table(run: Run): { header: string; rows: string[][]; lines: string[] } 
   const lines = ok(run).stdout.trimEnd().split('\n');
   return { header: lines[0]!, rows: lines.slice(1).map((line) => line.split(/ {2,}/)), lines };
 }
+
+/**
+ * Runs the CLI on a terminal (a pseudo-terminal from util-linux `script`), answering each
+ * prompt once it has appeared: the answers are typed only after the program asked.
+ */
+function cliOnTerminal(args: string[], env: Record<string, string>, answers: [RegExp, string][]): Promise<{ code: number | null; output: string }> {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SCOPEGATE_') && k !== 'XDG_CONFIG_HOME') base[k] = v;
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: os.tmpdir(), env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    const pending = [...answers];
+    child.stdout.on('data', (d) => {
+      output += d;
+      while (pending.length && pending[0]![0].test(output)) child.stdin.write(pending.shift()![1]);
+    });
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
 
 async function closedPort(): Promise<number> {
   const probe = net.createServer();
@@ -404,6 +429,25 @@ describe('scopegate CLI: login, whoami, logout', () => {
     const after = await cli(['whoami', '--url', server.url], { env });
     expect(after.code).toBe(3);
     expect(after.stderr).toMatch(/^error: not logged in/m);
+  }, SLOW);
+
+  it.skipIf(!hasScript)('on a terminal: prompts for the password without echo, and asks before deleting', async () => {
+    const config = tmp();
+    const env = { XDG_CONFIG_HOME: config, SCOPEGATE_URL: server.url, TERM: 'dumb' };
+    const login = await cliOnTerminal(['login', '--username', 'alice'], env, [[/Password:/, 'alice-long-password-1\r']]);
+    expect(login.code, login.output).toBe(0);
+    expect(login.output).toMatch(/logged in to .* as alice/);
+    expect(login.output).not.toContain('alice-long-password-1');
+    expect(fs.statSync(path.join(config, 'scopegate', 'credentials.json')).mode & 0o777).toBe(0o600);
+
+    json(await cli(['namespace', 'create', 'scratch', '-o', 'json'], { env }));
+    const declined = await cliOnTerminal(['namespace', 'delete', 'scratch'], env, [[/\[y\/N\]/, 'n\r']]);
+    expect(declined.code, declined.output).toBe(1);
+    expect(declined.output).toMatch(/error: cancelled/);
+    expect(json(await cli(['namespace', 'get', 'scratch', '-o', 'json'], { env })).name).toBe('scratch');
+    const confirmed = await cliOnTerminal(['namespace', 'delete', 'scratch'], env, [[/Delete namespace scratch .*\[y\/N\]/, 'y\r']]);
+    expect(confirmed.code, confirmed.output).toBe(0);
+    expect((await cli(['namespace', 'get', 'scratch'], { env })).code).toBe(1);
   }, SLOW);
 
   it('stores a token read from standard input with --with-token (SCOPEGATE_URL for the server)', async () => {
