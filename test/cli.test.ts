@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeHetzner, type FakeHetzner } from './fakes/hetzner.js';
 import { actions } from './helpers/fixtures.js';
 import { movableClock } from './helpers/clock.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -198,14 +199,33 @@ describe('scopegate CLI: a day against a real server', () => {
 
 describe('scopegate CLI: credentials and registries', () => {
   let server: TestServer;
+  let hetzner: FakeHetzner;
   let env: Record<string, string>;
   const files = tmp();
   beforeAll(async () => {
-    server = await startTestServer();
+    hetzner = await startFakeHetzner({ tokens: ['hcloud-good-token-0001'] });
+    server = await startTestServer({ SCOPEGATE_HETZNER_API_URL: hetzner.url, SCOPEGATE_ALLOW_PRIVATE_TARGETS: 'true' });
     env = { SCOPEGATE_URL: server.url, SCOPEGATE_TOKEN: server.adminToken, XDG_CONFIG_HOME: files };
     await actions(server).createNamespace(server.adminToken, 'infra');
   });
-  afterAll(() => server.close());
+  afterAll(async () => {
+    await server.close();
+    await hetzner.close();
+  });
+
+  it('validates against the provider: on create, on validate, and refuses a bad secret', async () => {
+    const created = json(await cli(['credential', 'create', 'hetzner', 'checked', '-n', 'infra', '--api-token-stdin', '-o', 'json'], { env, input: 'hcloud-good-token-0001\n' }));
+    expect(created).toMatchObject({ name: 'checked', validationStatus: 'VALID' });
+    const validated = await cli(['credential', 'validate', 'checked', '-n', 'infra', '-o', 'json'], { env });
+    expect(json(validated)).toMatchObject({ name: 'checked', validationStatus: 'VALID', lastValidatedAt: expect.any(String) });
+    expect(validated.stderr).toMatch(/^checked: VALID/m);
+    const bad = await cli(['credential', 'create', 'hetzner', 'wrong', '-n', 'infra', '--api-token-stdin'], { env, input: 'hcloud-bad-token-0001' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: validation failed: /m);
+    expect(bad.stderr).toMatch(/^hint: the provider refused the secret: check it, or store it unchecked with --skip-validation$/m);
+    expect(bad.stderr).not.toContain('hcloud-bad-token-0001');
+    expect((await cli(['credential', 'get', 'wrong', '-n', 'infra'], { env })).code).toBe(1);
+  }, SLOW);
 
   it('creates each type with its secrets from stdin or a file, reveals, lists, updates and deletes', async () => {
     // Registry: the password from stdin, one trailing newline stripped.
@@ -259,7 +279,7 @@ describe('scopegate CLI: credentials and registries', () => {
 
     // Listed as a table and as JSON, never with a secret.
     const listed = await cli(['credential', 'list', '-n', 'infra', '-o', 'json'], { env });
-    expect(json(listed).map((c: any) => c.name).sort()).toEqual(['byo', 'deploy', 'deploy2', 'ghcr', 'gl', 'hcloud', 'ovh']);
+    expect(json(listed).map((c: any) => c.name).sort()).toEqual(expect.arrayContaining(['byo', 'deploy', 'deploy2', 'ghcr', 'gl', 'hcloud', 'ovh']));
     expect(listed.stdout).not.toMatch(/registry-pass-1|glpat-not-a-real|hcloud-token|ovh-app-secret|ovh-consumer/);
     const credentials = table(await cli(['credential', 'list', '-n', 'infra'], { env }));
     expect(credentials.header).toMatch(/^NAME +TYPE +STATUS +DETAILS +VALIDATED$/);
@@ -278,7 +298,8 @@ describe('scopegate CLI: credentials and registries', () => {
     expect(registries.rows).toEqual([['charts', 'OCI', 'oci://ghcr.io/acme/charts', 'ghcr']]);
     const inUse = await cli(['credential', 'delete', 'ghcr', '-n', 'infra', '--yes'], { env });
     expect(inUse.code).toBe(1);
-    expect(inUse.stderr).toMatch(/^error: .*(in use|registr)/im);
+    expect(inUse.stderr).toMatch(/^error: credential in use: /m);
+    expect(inUse.stderr).toMatch(/^hint: registries use it: .*--force$/m);
     expect(json(await cli(['registry', 'update', 'charts', '-n', 'infra', '--no-credential', '-o', 'json'], { env })).credential).toBeNull();
     ok(await cli(['registry', 'delete', 'charts', '-n', 'infra', '--yes'], { env }));
     expect(json(await cli(['registry', 'list', '-n', 'infra', '-o', 'json'], { env }))).toEqual([]);

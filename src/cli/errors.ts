@@ -24,6 +24,16 @@ export class RefusedError extends Error {
   }
 }
 
+/** What to do about the server's other refusals. */
+const HINTS: Record<string, string> = {
+  VALIDATION_FAILED: 'the provider refused the secret: check it, or store it unchecked with --skip-validation',
+  PROVIDER_UNREACHABLE: 'the provider could not be reached from the server: retry later, or store it unchecked with --skip-validation',
+  CREDENTIAL_IN_USE: 'registries use it: point them elsewhere (scopegate registry update … --no-credential) or pass --force',
+  RATE_LIMITED: 'too many requests: wait a little and retry',
+  QUOTA_EXCEEDED: 'a quota of the instance is reached: delete something unused or ask an administrator',
+  CONFLICT: 'it already exists: pick another name, or change the existing one with `update`',
+};
+
 export interface Failure {
   status: number;
   message: string;
@@ -62,7 +72,7 @@ export function describeFailure(error: unknown, context: { url: string; tokenSou
       case 'BAD_USER_INPUT':
         return { status: EXIT.refused, message: `invalid input: ${error.message}${request}` };
       default:
-        return { status: EXIT.refused, message: `${error.code.toLowerCase()}: ${error.message}${request}` };
+        return { status: EXIT.refused, message: `${error.code.toLowerCase().replace(/_/g, ' ')}: ${error.message}${request}`, hint: HINTS[error.code] };
     }
   }
   return { status: EXIT.refused, message: error instanceof Error ? error.message : String(error) };
