@@ -369,6 +369,9 @@ describe('scopegate CLI: exit statuses and messages', () => {
     const both = await cli(['token', 'create', 'x', '-n', 'ops', '--role', 'viewer', '--expires-in', '3', '--expires-at', '2030-01-01T00:00:00Z'], { env });
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/cannot be used with/);
+    const badOutcome = await cli(['audit', 'list', '--outcome', 'maybe'], { env });
+    expect(badOutcome.code).toBe(2);
+    expect(badOutcome.stderr).toMatch(/argument 'maybe' is invalid\. expected success, denied or error/);
     const noYes = await cli(['namespace', 'delete', 'ops'], { env });
     expect(noYes.code).toBe(2);
     expect(json(await cli(['namespace', 'get', 'ops', '-o', 'json'], { env })).name).toBe('ops');
@@ -524,8 +527,9 @@ describe('scopegate CLI: members, personal access tokens, namespace changes, the
     const asPat = { ...env, SCOPEGATE_TOKEN: pat.secret };
     expect(json(await cli(['whoami', '-o', 'json'], { env: asPat })).personalAccessToken.name).toBe('laptop');
     expect(json(await cli(['pat', 'update', 'laptop', '--description', 'my laptop', '--no-expiry', '-o', 'json'], { env }))).toMatchObject({ description: 'my laptop', expiresAt: null });
-    const regenerated = json(await cli(['pat', 'regenerate', 'laptop', '-o', 'json'], { env }));
+    const regenerated = json(await cli(['pat', 'regenerate', 'laptop', '--expires-in', '5', '-o', 'json'], { env }));
     expect(regenerated.secret).not.toBe(pat.secret);
+    expect(Math.abs(Date.parse(regenerated.personalAccessToken.expiresAt) - (Date.now() + 5 * DAY))).toBeLessThan(DAY);
     expect((await cli(['whoami'], { env: asPat })).code).toBe(3);
     expect(json(await cli(['pat', 'list', '-o', 'json'], { env })).map((t: any) => t.name)).toEqual(expect.arrayContaining(['bootstrap', 'laptop']));
     expect((await cli(['pat', 'revoke', 'laptop'], { env })).code).toBe(2);

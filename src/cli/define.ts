@@ -1,6 +1,6 @@
 /** Small helpers that keep each noun's commands declarative. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { Client } from '../client/index.js';
+import type { AuditOutcome, Client, GitProvider, OvhEndpoint, Role } from '../client/index.js';
 import { type Context, contextOf, type Shadowed, withGlobalOptions } from './context.js';
 import { RefusedError } from './errors.js';
 
@@ -39,15 +39,34 @@ export function act<O = Record<string, any>>(command: Command, fn: (args: string
 
 export const namespaceOption = () => new Option('-n, --namespace <name>', 'the namespace').makeOptionMandatory();
 
-const ROLES = ['VIEWER', 'EDITOR', 'OWNER'] as const;
-export type RoleName = (typeof ROLES)[number];
+/**
+ * Every value of one of the schema's enums, as the client's generated type has them: the
+ * compiler refuses a list that misses one or adds one, so the CLI follows the schema.
+ */
+export const allOf =
+  <T extends string>() =>
+  <const A extends readonly T[]>(values: A & ([T] extends [A[number]] ? unknown : never)): readonly T[] =>
+    values;
+
+export const ROLES = allOf<Role>()(['VIEWER', 'EDITOR', 'OWNER']);
+export const GIT_PROVIDERS = allOf<GitProvider>()(['GITHUB', 'GITLAB', 'BITBUCKET', 'GENERIC']);
+export const OVH_ENDPOINTS = allOf<OvhEndpoint>()(['OVH_EU', 'OVH_CA', 'OVH_US']);
+export const AUDIT_OUTCOMES = allOf<AuditOutcome>()(['SUCCESS', 'DENIED', 'ERROR']);
+
+/** A parser for one of `values`, in any case, written with dashes or underscores (ovh-eu, OVH_EU). */
+export function choice<T extends string>(values: readonly T[]): (value: string) => T {
+  return (value) => {
+    const upper = value.toUpperCase().replace(/-/g, '_');
+    if (!(values as readonly string[]).includes(upper)) {
+      const names = values.map((v) => v.toLowerCase().replace(/_/g, '-'));
+      throw new InvalidArgumentError(`expected ${names.slice(0, -1).join(', ')} or ${names.at(-1)}`);
+    }
+    return upper as T;
+  };
+}
 
 /** viewer|editor|owner in any case. */
-export function parseRole(value: string): RoleName {
-  const role = value.toUpperCase();
-  if (!(ROLES as readonly string[]).includes(role)) throw new InvalidArgumentError(`expected viewer, editor or owner`);
-  return role as RoleName;
-}
+export const parseRole = choice(ROLES);
 
 export function parsePositiveInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');

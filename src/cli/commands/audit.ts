@@ -1,6 +1,6 @@
 /** scopegate audit list: a namespace's trail with -n, the instance's (administrators) without. */
 import { type Command, Option } from 'commander';
-import { act, collect, namespaceNotFound, noun, parsePositiveInt, parseTime, verb } from '../define.js';
+import { act, AUDIT_OUTCOMES, choice, collect, namespaceNotFound, noun, parsePositiveInt, parseTime, verb } from '../define.js';
 import type { Column } from '../output.js';
 
 const FIELDS = 'id action outcome occurredAt namespace target requestId ipAddress userAgent details actor { kind name }';
@@ -20,7 +20,7 @@ export function registerAudit(program: Command): void {
     verb(audit, { name: 'list', description: "List audit events, newest first: a namespace's with -n, the whole instance's (administrators) without", example: ['scopegate audit list -n shop --action "apitoken.*" --limit 20', 'scopegate audit list --outcome denied --since 2026-01-01'] })
       .option('-n, --namespace <name>', "the namespace's trail")
       .option('--action <pattern>', 'an action, or a prefix with .* (apitoken.*)')
-      .addOption(new Option('--outcome <outcome>', 'the outcome').argParser((v) => v.toUpperCase()))
+      .addOption(new Option('--outcome <outcome>', 'success, denied or error').argParser(choice(AUDIT_OUTCOMES)))
       .option('--actor <name>', 'who acted')
       .option('--target <name>', 'what it acted on')
       .addOption(new Option('--since <time>', 'events at or after this time (ISO 8601)').argParser(parseTime))

@@ -3,9 +3,9 @@
  * scopegate credential create|update registry|git|hetzner|ovh|ssh-key NAME: one flag per input field.
  */
 import fs from 'node:fs';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Client } from '../../client/index.js';
-import { act, getInNamespace, listInNamespace, namespaceOption, noun, verb } from '../define.js';
+import { act, choice, GIT_PROVIDERS, getInNamespace, listInNamespace, namespaceOption, noun, OVH_ENDPOINTS, verb } from '../define.js';
 import { UsageError } from '../errors.js';
 import type { Column } from '../output.js';
 import { checkSecretFlags, confirm, readSecret, secretOption } from '../secrets.js';
@@ -37,12 +37,6 @@ const columns: Column<any>[] = [
   { header: 'details', value: detail },
   { header: 'validated', value: (c) => c.lastValidatedAt },
 ];
-
-const upperChoice = (choices: string[], transform = (v: string) => v.toUpperCase()) => (value: string) => {
-  const upper = transform(value);
-  if (!choices.includes(upper)) throw new InvalidArgumentError(`expected one of ${choices.map((c) => c.toLowerCase().replace(/_/g, '-')).join(', ')}`);
-  return upper;
-};
 
 interface Plain {
   /** Flag and input field. */
@@ -80,7 +74,7 @@ const KINDS: Kind[] = [
   {
     name: 'git', what: 'a Git hosting token', create: 'createGitCredential', update: 'updateGitCredential',
     plain: [
-      { flag: 'provider', input: 'provider', description: 'github, gitlab, bitbucket or generic', requiredOnCreate: true, parse: upperChoice(['GITHUB', 'GITLAB', 'BITBUCKET', 'GENERIC']) },
+      { flag: 'provider', input: 'provider', description: 'github, gitlab, bitbucket or generic', requiredOnCreate: true, parse: choice(GIT_PROVIDERS) },
       { flag: 'host', input: 'host', description: 'the host of a self-hosted provider (gitlab.example.com)' },
       { flag: 'username', input: 'username', description: 'the username, where the provider needs one' },
     ],
@@ -98,7 +92,7 @@ const KINDS: Kind[] = [
   {
     name: 'ovh', what: 'OVHcloud API keys', create: 'createOvhCredential', update: 'updateOvhCredential',
     plain: [
-      { flag: 'endpoint', input: 'endpoint', description: 'ovh-eu (default), ovh-ca or ovh-us', parse: upperChoice(['OVH_EU', 'OVH_CA', 'OVH_US'], (v) => v.toUpperCase().replace(/-/g, '_')) },
+      { flag: 'endpoint', input: 'endpoint', description: 'ovh-eu (default), ovh-ca or ovh-us', parse: choice(OVH_ENDPOINTS) },
       { flag: 'project-id', input: 'projectId', description: 'the Public Cloud project id', requiredOnCreate: true },
       { flag: 'application-key', input: 'applicationKey', description: 'the application key', requiredOnCreate: true },
     ],

@@ -64,9 +64,12 @@ export function registerPat(program: Command): void {
   );
 
   act(
-    verb(pat, { name: 'regenerate <name>', description: 'Issue a new secret; the old one stops at once, or after --grace', example: 'scopegate pat regenerate laptop' }).addOption(graceOption()),
+    verb(pat, { name: 'regenerate <name>', description: 'Issue a new secret; the old one stops at once, or after --grace', example: 'scopegate pat regenerate laptop --expires-in 90' })
+      .addOption(graceOption())
+      .addOption(expiresInOption())
+      .addOption(expiresAtOption()),
     async ([name], o, ctx) => {
-      const result = await ctx.client().regeneratePersonalAccessToken({ name: name!, gracePeriodSeconds: o.grace });
+      const result = await ctx.client().regeneratePersonalAccessToken({ name: name!, gracePeriodSeconds: o.grace, expiresInDays: o.expiresIn, expiresAt: o.expiresAt });
       ctx.output.note(`regenerated personal access token ${result.personalAccessToken.name}`);
       ctx.output.secret(result.secret, result);
     },

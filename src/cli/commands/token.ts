@@ -84,9 +84,11 @@ export function registerToken(program: Command): void {
   act(
     verb(token, { name: 'regenerate <name>', description: 'Issue a new secret (owners); the old one stops at once, or after --grace', example: 'scopegate token regenerate ci -n shop --grace 300' })
       .addOption(namespaceOption())
-      .addOption(graceOption()),
+      .addOption(graceOption())
+      .addOption(expiresInOption())
+      .addOption(expiresAtOption()),
     async ([name], o, ctx) => {
-      const result = await ctx.client().regenerateApiToken({ namespace: o.namespace, name: name!, gracePeriodSeconds: o.grace });
+      const result = await ctx.client().regenerateApiToken({ namespace: o.namespace, name: name!, gracePeriodSeconds: o.grace, expiresInDays: o.expiresIn, expiresAt: o.expiresAt });
       ctx.output.note(`regenerated API token ${result.apiToken.name} in ${o.namespace}; the old secret ${o.grace ? `works for ${o.grace} more seconds` : 'no longer works'}`);
       ctx.output.secret(result.secret, result);
     },
