@@ -51,7 +51,9 @@ export class Context {
       try {
         text = fs.readFileSync(this.options.tokenFile, 'utf8').trim();
       } catch (error) {
-        throw new UsageError(`cannot read --token-file ${this.options.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        throw new UsageError(
+          `cannot read --token-file ${this.options.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        );
       }
       if (!text) throw new UsageError(`--token-file ${this.options.tokenFile} is empty`);
       return { token: text, source: `--token-file ${this.options.tokenFile}` };
@@ -64,7 +66,10 @@ export class Context {
   client(): Client {
     const found = this.token();
     if (!found) {
-      throw new NotAuthenticatedError(`not logged in to ${this.url}`, 'run `scopegate login`, set SCOPEGATE_TOKEN, or pass --token-file PATH');
+      throw new NotAuthenticatedError(
+        `not logged in to ${this.url}`,
+        'run `scopegate login`, set SCOPEGATE_TOKEN, or pass --token-file PATH',
+      );
     }
     current.tokenSource = found.source;
     return createClient({ url: this.endpoint, token: found.token, headers: { 'user-agent': 'scopegate-cli' } });
@@ -89,10 +94,11 @@ const shadowed = new WeakMap<Command, readonly Shadowed[]>();
  */
 export function withGlobalOptions(command: Command, shadows: readonly Shadowed[] = []): Command {
   shadowed.set(command, shadows);
-  if (!shadows.includes('url')) command.option('--url <url>', 'the server: base URL or /graphql endpoint (default: $SCOPEGATE_URL, else http://127.0.0.1:4000)');
-  if (!shadows.includes('tokenFile')) command.option('--token-file <path>', 'read the token from this file (when SCOPEGATE_TOKEN is not set)');
-  return command
-    .addOption(new Option('-o, --output <format>', 'table or json').choices(['table', 'json']));
+  if (!shadows.includes('url'))
+    command.option('--url <url>', 'the server: base URL or /graphql endpoint (default: $SCOPEGATE_URL, else http://127.0.0.1:4000)');
+  if (!shadows.includes('tokenFile'))
+    command.option('--token-file <path>', 'read the token from this file (when SCOPEGATE_TOKEN is not set)');
+  return command.addOption(new Option('-o, --output <format>', 'table or json').choices(['table', 'json']));
 }
 
 export function contextOf(command: Command): Context {

@@ -109,12 +109,29 @@ export async function listInNamespace<T>(client: Client, namespace: string, fiel
 }
 
 /** One object of a namespace: `field(name: …) { …selection }`. */
-export async function getInNamespace<T>(client: Client, namespace: string, field: string, name: string, selection: string, what: string): Promise<T> {
-  const data = await client.request(`query($ns: String!, $name: String!) { namespace(name: $ns) { ${field}(name: $name) { ${selection} } } }`, { ns: namespace, name });
+export async function getInNamespace<T>(
+  client: Client,
+  namespace: string,
+  field: string,
+  name: string,
+  selection: string,
+  what: string,
+): Promise<T> {
+  const data = await client.request(
+    `query($ns: String!, $name: String!) { namespace(name: $ns) { ${field}(name: $name) { ${selection} } } }`,
+    { ns: namespace, name },
+  );
   if (!data.namespace) throw namespaceNotFound(namespace);
-  if (!data.namespace[field]) throw new RefusedError(`${what} "${name}" not found in namespace "${namespace}"`, `list them with \`scopegate ${what.split(' ').at(-1)} list -n ${namespace}\``);
+  if (!data.namespace[field])
+    throw new RefusedError(
+      `${what} "${name}" not found in namespace "${namespace}"`,
+      `list them with \`scopegate ${what.split(' ').at(-1)} list -n ${namespace}\``,
+    );
   return data.namespace[field];
 }
 
 export const namespaceNotFound = (namespace: string) =>
-  new RefusedError(`namespace "${namespace}" not found`, 'check the name with `scopegate namespace list`; you see only namespaces you have a role in');
+  new RefusedError(
+    `namespace "${namespace}" not found`,
+    'check the name with `scopegate namespace list`; you see only namespaces you have a role in',
+  );

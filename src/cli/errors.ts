@@ -5,21 +5,30 @@ export const EXIT = { ok: 0, refused: 1, usage: 2, unauthenticated: 3, unreachab
 
 /** The command line was wrong: a missing or conflicting flag, a secret on the command line, a missing --yes. */
 export class UsageError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
   }
 }
 
 /** No token to send: neither SCOPEGATE_TOKEN, --token-file nor a stored login. */
 export class NotAuthenticatedError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
   }
 }
 
 /** Something the server answered that the command treats as a refusal (e.g. a namespace it cannot see). */
 export class RefusedError extends Error {
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
   }
 }
@@ -57,22 +66,38 @@ export function describeFailure(error: unknown, context: { url: string; tokenSou
       case 'UNAUTHENTICATED': {
         const message = `not authenticated: ${error.message}`;
         let hint = context.tokenSource === 'stored login' ? 'sign in again with `scopegate login`' : 'check the token you passed';
-        if (/expired/i.test(error.message)) hint = 'the token has expired: create a new one (scopegate token create) or regenerate it (scopegate token regenerate)';
+        if (/expired/i.test(error.message))
+          hint = 'the token has expired: create a new one (scopegate token create) or regenerate it (scopegate token regenerate)';
         else if (/regenerated/i.test(error.message)) hint = 'the token was regenerated: use its new secret';
         else if (/disabled/i.test(error.message)) hint = 'the token is disabled: an owner can enable it (scopegate token enable)';
-        return { status: EXIT.unauthenticated, message, hint: `${hint}${context.tokenSource ? ` (token from ${context.tokenSource})` : ''}` };
+        return {
+          status: EXIT.unauthenticated,
+          message,
+          hint: `${hint}${context.tokenSource ? ` (token from ${context.tokenSource})` : ''}`,
+        };
       }
       case 'FORBIDDEN': {
         const needed = error.errors[0]?.extensions?.neededRole;
-        const hint = typeof needed === 'string' ? `this needs the role ${needed}; ask an owner of the namespace (or an administrator)` : 'ask an owner of the namespace or an administrator';
+        const hint =
+          typeof needed === 'string'
+            ? `this needs the role ${needed}; ask an owner of the namespace (or an administrator)`
+            : 'ask an owner of the namespace or an administrator';
         return { status: EXIT.refused, message: `forbidden: ${error.message}${request}`, hint };
       }
       case 'NOT_FOUND':
-        return { status: EXIT.refused, message: `${error.message}${request}`, hint: 'check the name and the namespace (-n); you see only namespaces you have a role in' };
+        return {
+          status: EXIT.refused,
+          message: `${error.message}${request}`,
+          hint: 'check the name and the namespace (-n); you see only namespaces you have a role in',
+        };
       case 'BAD_USER_INPUT':
         return { status: EXIT.refused, message: `invalid input: ${error.message}${request}` };
       default:
-        return { status: EXIT.refused, message: `${error.code.toLowerCase().replace(/_/g, ' ')}: ${error.message}${request}`, hint: HINTS[error.code] };
+        return {
+          status: EXIT.refused,
+          message: `${error.code.toLowerCase().replace(/_/g, ' ')}: ${error.message}${request}`,
+          hint: HINTS[error.code],
+        };
     }
   }
   return { status: EXIT.refused, message: error instanceof Error ? error.message : String(error) };

@@ -18,7 +18,16 @@ function cell(value: unknown): string {
 export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
   const grid = [columns.map((c) => c.header.toUpperCase()), ...rows.map((row) => columns.map((c) => cell(c.value(row))))];
   const widths = columns.map((_, i) => Math.max(...grid.map((line) => line[i]!.length)));
-  return grid.map((line) => line.map((text, i) => (i === line.length - 1 ? text : text.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    grid
+      .map((line) =>
+        line
+          .map((text, i) => (i === line.length - 1 ? text : text.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export class Output {

@@ -38,7 +38,10 @@ export function checkSecretFlags(options: Record<string, unknown>, fields: reado
   }
   const fromStdin = fields.filter((field) => options[`${camel(field)}Stdin`]);
   if (fromStdin.length > 1) {
-    throw new UsageError(`only one secret can come from standard input (got ${fromStdin.map((f) => `--${f}-stdin`).join(', ')})`, 'read the others with --…-file PATH');
+    throw new UsageError(
+      `only one secret can come from standard input (got ${fromStdin.map((f) => `--${f}-stdin`).join(', ')})`,
+      'read the others with --…-file PATH',
+    );
   }
 }
 
@@ -46,7 +49,11 @@ export function checkSecretFlags(options: Record<string, unknown>, fields: reado
  * The secret `field`, or undefined when it was not given and is not required. A required one
  * is prompted for without echo on a terminal, and a usage error otherwise.
  */
-export async function readSecret(options: Record<string, unknown>, field: string, { required, label }: { required: boolean; label: string }): Promise<string | undefined> {
+export async function readSecret(
+  options: Record<string, unknown>,
+  field: string,
+  { required, label }: { required: boolean; label: string },
+): Promise<string | undefined> {
   let value: string | undefined;
   const file = options[`${camel(field)}File`];
   if (options[`${camel(field)}Stdin`]) value = await readStdin();
@@ -58,7 +65,10 @@ export async function readSecret(options: Record<string, unknown>, field: string
     }
   } else if (required) {
     if (!process.stdin.isTTY) {
-      throw new UsageError(`${label} is required`, `pass it with --${field}-stdin or --${field}-file PATH (standard input is not a terminal, so there is no prompt)`);
+      throw new UsageError(
+        `${label} is required`,
+        `pass it with --${field}-stdin or --${field}-file PATH (standard input is not a terminal, so there is no prompt)`,
+      );
     }
     value = await promptHidden(`${label[0]!.toUpperCase()}${label.slice(1)}:`);
   }
@@ -86,7 +96,10 @@ export async function promptLine(message: string): Promise<string> {
 export async function confirm(what: string, yes: boolean | undefined): Promise<void> {
   if (yes) return;
   if (!process.stdin.isTTY) {
-    throw new UsageError(`refusing to ${what} without --yes (standard input is not a terminal, so there is no one to ask)`, 'add --yes to confirm');
+    throw new UsageError(
+      `refusing to ${what} without --yes (standard input is not a terminal, so there is no one to ask)`,
+      'add --yes to confirm',
+    );
   }
   const answer = await promptLine(`${what[0]!.toUpperCase()}${what.slice(1)}? [y/N]`);
   if (!/^y(es)?$/i.test(answer)) throw new RefusedError('cancelled');

@@ -17,7 +17,14 @@ export function registerAudit(program: Command): void {
   const audit = noun(program, 'audit', 'The audit trail', 'scopegate audit list -n shop --action "apitoken.*"');
 
   act(
-    verb(audit, { name: 'list', description: "List audit events, newest first: a namespace's with -n, the whole instance's (administrators) without", example: ['scopegate audit list -n shop --action "apitoken.*" --limit 20', 'scopegate audit list --outcome denied --since 2026-01-01'] })
+    verb(audit, {
+      name: 'list',
+      description: "List audit events, newest first: a namespace's with -n, the whole instance's (administrators) without",
+      example: [
+        'scopegate audit list -n shop --action "apitoken.*" --limit 20',
+        'scopegate audit list --outcome denied --since 2026-01-01',
+      ],
+    })
       .option('-n, --namespace <name>', "the namespace's trail")
       .option('--action <pattern>', 'an action, or a prefix with .* (apitoken.*)')
       .addOption(new Option('--outcome <outcome>', 'success, denied or error').argParser(choice(AUDIT_OUTCOMES)))

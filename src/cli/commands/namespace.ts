@@ -13,46 +13,75 @@ const columns: Column<any>[] = [
 ];
 
 export function registerNamespace(program: Command): void {
-  const ns = noun(program, 'namespace', 'Namespaces: the unit of tokens, members, credentials and registries', ['scopegate namespace list', 'scopegate namespace create shop --description "The web shop"']);
-
-  act(verb(ns, { name: 'list', description: 'List the namespaces you have a role in (all of them for administrators)', example: 'scopegate namespace list' }), async (_a, _o, ctx) => {
-    const client = ctx.client();
-    const nodes = (await collect((after) => client.namespaces({ first: 100, after })))!;
-    ctx.output.result(nodes, nodes, columns);
-  });
-
-  act(verb(ns, { name: 'get <name>', description: 'Show one namespace', example: 'scopegate namespace get shop' }), async ([name], _o, ctx) => {
-    const namespace = await ctx.client().namespace({ name: name! });
-    if (!namespace) throw namespaceNotFound(name!);
-    ctx.output.result(namespace, [namespace], columns);
-  });
+  const ns = noun(program, 'namespace', 'Namespaces: the unit of tokens, members, credentials and registries', [
+    'scopegate namespace list',
+    'scopegate namespace create shop --description "The web shop"',
+  ]);
 
   act(
-    verb(ns, { name: 'create <name>', description: 'Create a namespace; you become its owner', example: 'scopegate namespace create shop --description "The web shop"' })
+    verb(ns, {
+      name: 'list',
+      description: 'List the namespaces you have a role in (all of them for administrators)',
+      example: 'scopegate namespace list',
+    }),
+    async (_a, _o, ctx) => {
+      const client = ctx.client();
+      const nodes = (await collect((after) => client.namespaces({ first: 100, after })))!;
+      ctx.output.result(nodes, nodes, columns);
+    },
+  );
+
+  act(
+    verb(ns, { name: 'get <name>', description: 'Show one namespace', example: 'scopegate namespace get shop' }),
+    async ([name], _o, ctx) => {
+      const namespace = await ctx.client().namespace({ name: name! });
+      if (!namespace) throw namespaceNotFound(name!);
+      ctx.output.result(namespace, [namespace], columns);
+    },
+  );
+
+  act(
+    verb(ns, {
+      name: 'create <name>',
+      description: 'Create a namespace; you become its owner',
+      example: 'scopegate namespace create shop --description "The web shop"',
+    })
       .option('--description <text>', 'what it is for')
       .option('--display-name <text>', 'a friendlier name'),
     async ([name], options, ctx) => {
-      const namespace = await ctx.client().createNamespace({ name: name!, description: options.description, displayName: options.displayName });
+      const namespace = await ctx
+        .client()
+        .createNamespace({ name: name!, description: options.description, displayName: options.displayName });
       ctx.output.note(`created namespace ${namespace.name}`);
       ctx.output.result(namespace, [namespace], columns);
     },
   );
 
   act(
-    verb(ns, { name: 'update <name>', description: 'Change a namespace (owners)', example: 'scopegate namespace update shop --description "Shop, production"' })
+    verb(ns, {
+      name: 'update <name>',
+      description: 'Change a namespace (owners)',
+      example: 'scopegate namespace update shop --description "Shop, production"',
+    })
       .option('--description <text>', 'what it is for')
       .option('--display-name <text>', 'a friendlier name'),
     async ([name], options, ctx) => {
-      if (options.description === undefined && options.displayName === undefined) throw new UsageError('nothing to change', 'pass --description or --display-name');
-      const namespace = await ctx.client().updateNamespace({ name: name!, description: options.description, displayName: options.displayName });
+      if (options.description === undefined && options.displayName === undefined)
+        throw new UsageError('nothing to change', 'pass --description or --display-name');
+      const namespace = await ctx
+        .client()
+        .updateNamespace({ name: name!, description: options.description, displayName: options.displayName });
       ctx.output.note(`updated namespace ${namespace.name}`);
       ctx.output.result(namespace, [namespace], columns);
     },
   );
 
   act(
-    verb(ns, { name: 'delete <name>', description: 'Delete a namespace with its tokens, credentials and registries (owners); the audit trail stays', example: 'scopegate namespace delete shop --yes' })
-      .option('--yes', 'do not ask for confirmation'),
+    verb(ns, {
+      name: 'delete <name>',
+      description: 'Delete a namespace with its tokens, credentials and registries (owners); the audit trail stays',
+      example: 'scopegate namespace delete shop --yes',
+    }).option('--yes', 'do not ask for confirmation'),
     async ([name], options, ctx) => {
       const client = ctx.client();
       await confirm(`delete namespace ${name} with its tokens, credentials and registries`, options.yes);

@@ -14,18 +14,32 @@ const columns: Column<any>[] = [
   { header: 'credential', value: (r) => r.credential?.name },
 ];
 
-const note = '\nThe server to talk to goes before the noun here (`scopegate --url https://scopegate.example.com registry …`), since --url is the registry\'s.\n';
+const note =
+  "\nThe server to talk to goes before the noun here (`scopegate --url https://scopegate.example.com registry …`), since --url is the registry's.\n";
 
 export function registerRegistry(program: Command): void {
-  const registry = noun(program, 'registry', "A namespace's Helm and OCI registries", ['scopegate registry list -n shop', 'scopegate registry create charts -n shop --url oci://ghcr.io/acme/charts --credential ghcr']);
-
-  act(verb(registry, { name: 'list', description: "List a namespace's registries", example: 'scopegate registry list -n shop' }).addOption(namespaceOption()), async (_a, o, ctx) => {
-    const registries = await listInNamespace<any>(ctx.client(), o.namespace, 'registries', FIELDS);
-    ctx.output.result(registries, registries, columns);
-  });
+  const registry = noun(program, 'registry', "A namespace's Helm and OCI registries", [
+    'scopegate registry list -n shop',
+    'scopegate registry create charts -n shop --url oci://ghcr.io/acme/charts --credential ghcr',
+  ]);
 
   act(
-    verb(registry, { name: 'create <name>', description: 'Add a registry (editors): https://… for Helm, oci://… for OCI', example: 'scopegate registry create charts -n shop --url oci://ghcr.io/acme/charts --credential ghcr', shadows: ['url'] })
+    verb(registry, { name: 'list', description: "List a namespace's registries", example: 'scopegate registry list -n shop' }).addOption(
+      namespaceOption(),
+    ),
+    async (_a, o, ctx) => {
+      const registries = await listInNamespace<any>(ctx.client(), o.namespace, 'registries', FIELDS);
+      ctx.output.result(registries, registries, columns);
+    },
+  );
+
+  act(
+    verb(registry, {
+      name: 'create <name>',
+      description: 'Add a registry (editors): https://… for Helm, oci://… for OCI',
+      example: 'scopegate registry create charts -n shop --url oci://ghcr.io/acme/charts --credential ghcr',
+      shadows: ['url'],
+    })
       .addOption(namespaceOption())
       .requiredOption('--url <url>', "the registry's URL (https://… or oci://…)")
       .option('--credential <name>', 'a registry credential of the namespace')
@@ -40,7 +54,12 @@ export function registerRegistry(program: Command): void {
   );
 
   act(
-    verb(registry, { name: 'update <name>', description: 'Change a registry (editors)', example: 'scopegate registry update charts -n shop --credential ghcr-new', shadows: ['url'] })
+    verb(registry, {
+      name: 'update <name>',
+      description: 'Change a registry (editors)',
+      example: 'scopegate registry update charts -n shop --credential ghcr-new',
+      shadows: ['url'],
+    })
       .addOption(namespaceOption())
       .option('--url <url>', "the registry's new URL")
       .option('--credential <name>', 'use this registry credential')
@@ -49,7 +68,8 @@ export function registerRegistry(program: Command): void {
     async ([name], o, ctx) => {
       const clearCredential = o.credential === false ? true : undefined;
       const credential = typeof o.credential === 'string' ? o.credential : undefined;
-      if (o.url === undefined && credential === undefined && !clearCredential) throw new UsageError('nothing to change', 'pass --url, --credential or --no-credential');
+      if (o.url === undefined && credential === undefined && !clearCredential)
+        throw new UsageError('nothing to change', 'pass --url, --credential or --no-credential');
       const updated = await ctx.client().request(`mutation($input: UpdateRegistryInput!) { updateRegistry(input: $input) { ${FIELDS} } }`, {
         input: { namespace: o.namespace, name, url: o.url, credential, clearCredential },
       });
@@ -59,7 +79,11 @@ export function registerRegistry(program: Command): void {
   );
 
   act(
-    verb(registry, { name: 'delete <name>', description: 'Remove a registry (editors)', example: 'scopegate registry delete charts -n shop --yes' })
+    verb(registry, {
+      name: 'delete <name>',
+      description: 'Remove a registry (editors)',
+      example: 'scopegate registry delete charts -n shop --yes',
+    })
       .addOption(namespaceOption())
       .option('--yes', 'do not ask for confirmation'),
     async ([name], o, ctx) => {
