@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -595,13 +596,22 @@ describe('scopegate CLI: exit statuses and messages', () => {
   );
 
   it(
-    '4: the server could not be reached',
+    '4: the server could not be reached (and 1 when something else answers there)',
     async () => {
       const port = await closedPort();
       const down = await cli(['namespace', 'list', '--url', `http://127.0.0.1:${port}`], { env });
       expect(down.code).toBe(4);
       expect(down.stderr).toMatch(new RegExp(`^error: cannot reach http://127\\.0\\.0\\.1:${port}/graphql: .*ECONNREFUSED`, 'm'));
       expect(down.stderr).toMatch(/^hint: check SCOPEGATE_URL or --url/m);
+
+    // Reached, but not a scopegate server there: refused (1), with what to check.
+    const web = http.createServer((_req, res) => void res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>not here</h1>'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const elsewhere = await cli(['namespace', 'list', '--url', `http://127.0.0.1:${(web.address() as net.AddressInfo).port}`], { env });
+    await new Promise((resolve) => web.close(resolve));
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toMatch(/^error: bad response: 404 Not Found: not a GraphQL response/m);
+    expect(elsewhere.stderr).toMatch(/^hint: the URL answered, but not as a scopegate server/m);
     },
     SLOW,
   );

@@ -72,6 +72,10 @@ export class Context {
       );
     }
     current.tokenSource = found.source;
+    const { protocol, hostname } = new URL(this.endpoint);
+    if (protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) {
+      this.output.note(`warning: sending the token to ${hostname} over plain http; use https`);
+    }
     return createClient({ url: this.endpoint, token: found.token, headers: { 'user-agent': 'scopegate-cli' } });
   }
 

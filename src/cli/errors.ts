@@ -41,6 +41,8 @@ const HINTS: Record<string, string> = {
   RATE_LIMITED: 'too many requests: wait a little and retry',
   QUOTA_EXCEEDED: 'a quota of the instance is reached: delete something unused or ask an administrator',
   CONFLICT: 'it already exists: pick another name, or change the existing one with `update`',
+  BAD_RESPONSE: 'the URL answered, but not as a scopegate server: check SCOPEGATE_URL or --url',
+  HTTP_ERROR: 'the URL answered, but not as a scopegate server: check SCOPEGATE_URL or --url',
 };
 
 export interface Failure {
