@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * Requests that are malformed, interrupted or slow, sent byte by byte over raw sockets: each
@@ -68,16 +69,6 @@ async function healthy(server: TestServer) {
   const res = await fetch(`${server.url}/healthz`);
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual({ status: 'ok' });
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const requestLine = (server: TestServer, requestId: string) =>

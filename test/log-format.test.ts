@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { generateSecret } from '../src/auth/secrets.js';
 import { chooseLogFormat } from '../src/logger.js';
 import { spawnEntryPoint } from './helpers/entry-point.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * What `npm start` writes: lines for a person on a terminal (pino-pretty, the banner first),
@@ -19,16 +20,6 @@ const WRONG_PASSWORD = 'a-wrong-guess-that-must-not-be-logged';
 const PRETTY_LINE = /^\[\d\d:\d\d:\d\d\.\d{3}\] (TRACE|DEBUG|INFO|WARN|ERROR|FATAL): \S/;
 const ANSI = /\x1b\[[0-9;]*m/g;
 const hasScript = spawnSync('script', ['--version']).status === 0;
-
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const gql = async (url: string, query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) => {
   const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
@@ -56,7 +47,7 @@ async function session(env: Record<string, string>, terminal: boolean) {
     await waitFor('the listening log line', () => {
       if (exited) throw new Error(`main.ts exited early:\n${all()}`);
       return all().includes('scopegate listening');
-    });
+    }, 45_000);
     const url = /scopegate is listening on (http:\/\/\S+)/.exec(all())![1]!;
     const adminToken = all().match(TOKEN)![0];
 
@@ -70,7 +61,7 @@ async function session(env: Record<string, string>, terminal: boolean) {
     const viewer = await gql(url, '{ viewer { kind } }', {}, { authorization: `Bearer ${adminToken}`, 'x-request-id': 'log-format-last' });
     expect(viewer.body.data.viewer.kind).toBe('PERSONAL_ACCESS_TOKEN');
     // Each request is logged when its response is done.
-    await waitFor('the last request in the log', () => all().includes('log-format-last'));
+    await waitFor('the last request in the log', () => all().includes('log-format-last'), 45_000);
   } finally {
     if (!exited && terminal) running.child.stdin!.write('\x03');
     else if (!exited) running.child.kill('SIGTERM');

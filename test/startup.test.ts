@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EntryPoint, spawnEntryPoint } from './helpers/entry-point.js';
+import { waitFor } from './helpers/wait.js';
 
 /**
  * The real entry point as `npm start` runs it (`node --import tsx src/main.ts`), as a child
@@ -17,16 +18,6 @@ const ADMIN_PASSWORD = 'correct-horse-battery-staple-42';
 
 type Running = EntryPoint;
 const spawnMain = (env: Record<string, string>): Running => spawnEntryPoint(env);
-
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Starts the server and waits for the banner; returns its URL. */
 async function startMain(env: Record<string, string>) {
