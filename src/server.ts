@@ -131,6 +131,39 @@ function clientIp(req: IncomingMessage): string | null {
   return req.socket.remoteAddress ?? null;
 }
 
+const authenticated = new WeakMap<Request, ReturnType<typeof authenticateOnce>>();
+
+/**
+ * Who a GraphQL request acts as: null without an Authorization header, the principal of a
+ * bearer token that verifies. Anything else is recorded as an authentication failure and
+ * refused with a 401 (thrown). Once per request: the context asks, and so does a response
+ * whose validation failed before there was a context (useSuggestionsForPrincipals).
+ */
+function authenticate(app: App, request: Request, serverContext: Pick<ServerContext, 'req' | 'requestId'>) {
+  let once = authenticated.get(request);
+  if (!once) authenticated.set(request, (once = authenticateOnce(app, request, serverContext)));
+  return once;
+}
+
+async function authenticateOnce(app: App, request: Request, { req, requestId }: Pick<ServerContext, 'req' | 'requestId'>) {
+  const meta = { requestId, ipAddress: clientIp(req), userAgent: request.headers.get('user-agent')?.slice(0, 300) ?? null };
+  const header = request.headers.get('authorization');
+  if (header === null) return { meta, principal: null };
+  const token = bearerToken(header);
+  if (token === null) {
+    const reason = 'Authorization header must be "Bearer <token>"';
+    await app.authFailures.record(meta, { action: 'auth.failed', reason });
+    throw invalidToken(reason);
+  }
+  try {
+    return { meta, principal: await app.verifier.verify(token) };
+  } catch (err) {
+    if (!(err instanceof InvalidTokenError)) throw err;
+    await app.authFailures.record(meta, { action: 'auth.failed', reason: err.description, hint: err.hint });
+    throw invalidToken(err.description);
+  }
+}
+
 function createGraphQLHandler(app: App) {
   return createYoga<ServerContext, Context>({
     schema,
@@ -169,7 +202,7 @@ function createGraphQLHandler(app: App) {
         // Replaced by useSuggestionsForPrincipals: it hid them from every caller, and at validation only.
         blockFieldSuggestion: { enabled: false },
       }),
-      useSuggestionsForPrincipals(app.verifier),
+      useSuggestionsForPrincipals<ServerContext>((request, serverContext) => authenticate(app, request, serverContext)),
       useRequestBounds(),
       useAnonymousGate(),
       useMutationLimit(app),
@@ -177,26 +210,7 @@ function createGraphQLHandler(app: App) {
     ],
     context: async ({ request, requestId, req }): Promise<Context> => {
       const log = app.log.child({ requestId });
-      const meta = { requestId, ipAddress: clientIp(req), userAgent: request.headers.get('user-agent')?.slice(0, 300) ?? null };
-      const header = request.headers.get('authorization');
-      let principal = null;
-      if (header !== null) {
-        const token = bearerToken(header);
-        if (token === null) {
-          const reason = 'Authorization header must be "Bearer <token>"';
-          await app.authFailures.record(meta, { action: 'auth.failed', reason });
-          throw invalidToken(reason);
-        }
-        try {
-          principal = await app.verifier.verify(token);
-        } catch (err) {
-          if (err instanceof InvalidTokenError) {
-            await app.authFailures.record(meta, { action: 'auth.failed', reason: err.description, hint: err.hint });
-            throw invalidToken(err.description);
-          }
-          throw err;
-        }
-      }
+      const { meta, principal } = await authenticate(app, request, { req, requestId });
       return { app, ...meta, principal, loaders: createLoaders(app.db, principal), log };
     },
   });
