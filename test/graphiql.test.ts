@@ -44,6 +44,22 @@ describe('the GraphiQL page', () => {
     }
   });
 
+  it('gzips an asset only for a browser that accepts gzip', async () => {
+    const [url] = assetUrls().filter((u) => u.endsWith('/graphiql.css'));
+    const encoding = async (acceptEncoding: string) => {
+      // undici's fetch sends its own accept-encoding and decodes: ask with node:http instead.
+      const { get } = await import('node:http');
+      return new Promise<string | undefined>((resolve, reject) =>
+        get(`${server.url}${url}`, { headers: { 'accept-encoding': acceptEncoding } }, (res) => {
+          res.resume();
+          resolve(res.headers['content-encoding']);
+        }).on('error', reject),
+      );
+    };
+    for (const accepted of ['gzip', 'br, gzip', 'gzip;q=0.5, br', 'GZIP']) expect(await encoding(accepted), accepted).toBe('gzip');
+    for (const refused of ['identity', 'gzip;q=0', 'br, gzip; q=0.0', 'x-gzip-not', '']) expect(await encoding(refused), refused).toBeUndefined();
+  });
+
   it('answers 404 for another version or a file it does not have', async () => {
     const [script] = assetUrls().filter((u) => u.endsWith('/graphiql.js'));
     for (const url of [script.replace(/[0-9a-f]{16}/, '0000000000000000'), script.replace('graphiql.js', 'nope.js'), `${script}/x`, '/graphiql/']) {

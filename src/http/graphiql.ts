@@ -175,7 +175,8 @@ export async function serveGraphiQLAsset(req: IncomingMessage, res: ServerRespon
   const [requested, name] = path.slice(GRAPHIQL_ASSETS.length).split('/', 3);
   const asset = requested === version ? assets.get(name) : undefined;
   if (!asset || path !== `${GRAPHIQL_ASSETS}${requested}/${name}`) return sendError(res, 404, 'NOT_FOUND', 'no such GraphiQL asset');
-  const gzipped = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  // `gzip` listed, and not refused with a zero weight (`gzip;q=0`).
+  const gzipped = /(?:^|,)\s*gzip\s*(?:,|$|;\s*q=(?!0(?:\.0*)?\s*(?:,|$))[\d.]+)/i.test(String(req.headers['accept-encoding'] ?? ''));
   const body = gzipped ? await (asset.gzipped ??= promisify(gzip)(asset.body)) : asset.body;
   res.writeHead(200, {
     'content-type': asset.type,
