@@ -806,3 +806,49 @@ describe('scopegate CLI: members, personal access tokens, namespace changes, the
     SLOW,
   );
 });
+
+/** A fake server on 127.0.0.1 answering every request with `handler`; closed with `close()`. */
+async function fakeServer(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<unknown> }> {
+  const fake = http.createServer(handler);
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}`,
+    close: () => new Promise((resolve) => (fake.closeAllConnections(), fake.close(resolve))),
+  };
+}
+
+const graphqlError = (error: unknown) => (_req: http.IncomingMessage, res: http.ServerResponse) =>
+  void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [error] }));
+
+describe('scopegate CLI: hostile servers and inputs', () => {
+  let server: TestServer;
+  let env: Record<string, string>;
+  const files = tmp();
+  beforeAll(async () => {
+    server = await startTestServer();
+    env = { SCOPEGATE_URL: server.url, SCOPEGATE_TOKEN: server.adminToken, XDG_CONFIG_HOME: files };
+  });
+  afterAll(() => server.close());
+
+  it(
+    'prints no terminal escape sequences from server-controlled text (a table cell, an error message)',
+    async () => {
+      const hostile = 'evil \u001b]0;pwned\u0007\u001b[2J\u009b31m end';
+      json(await cli(['namespace', 'create', 'escapes', '--description', hostile, '-o', 'json'], { env }));
+      const list = ok(await cli(['namespace', 'list'], { env }));
+      expect(list.stdout).toMatch(/escapes/);
+      expect(list.stdout).not.toMatch(/[\u001b\u0007\u009b]/);
+      expect(list.stdout).toContain('evil \\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m end');
+      // JSON keeps the value itself (JSON.stringify escapes it).
+      expect(JSON.parse(ok(await cli(['namespace', 'get', 'escapes', '-o', 'json'], { env })).stdout).description).toBe(hostile);
+
+      const fake = await fakeServer(graphqlError({ message: 'boom \u001b[2J\u001b]0;pwned\u0007', extensions: { code: 'FORBIDDEN' } }));
+      const refused = await cli(['namespace', 'list', '--url', fake.url], { env });
+      await fake.close();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^error: forbidden: boom \\u001b\[2J\\u001b\]0;pwned\\u0007$/m);
+      expect(refused.stderr).not.toMatch(/[\u001b\u0007]/);
+    },
+    SLOW,
+  );
+});
