@@ -851,4 +851,30 @@ describe('scopegate CLI: hostile servers and inputs', () => {
     },
     SLOW,
   );
+
+  it(
+    'refuses a --token-file of two lines as a usage error naming the file, never printing either line',
+    async () => {
+      const first = `sgt_${'a'.repeat(36)}`;
+      const second = 'second-line-secret-7f3c';
+      const file = path.join(files, 'two-lines');
+      fs.writeFileSync(file, `${first}\n${second}\n`);
+      const noEnv = { SCOPEGATE_URL: server.url, XDG_CONFIG_HOME: files };
+      const run = await cli(['whoami', '--token-file', file], { env: noEnv });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^error: --token-file ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} does not hold just a token`, 'm'));
+      for (const secret of [first, second, 'aaaaaaaa']) expect(run.stdout + run.stderr).not.toContain(secret);
+
+      const fromEnv = await cli(['whoami'], { env: { ...noEnv, SCOPEGATE_TOKEN: `${first}\n${second}` } });
+      expect(fromEnv.code).toBe(2);
+      expect(fromEnv.stderr).toMatch(/^error: SCOPEGATE_TOKEN does not hold just a token/m);
+      for (const secret of [first, second]) expect(fromEnv.stdout + fromEnv.stderr).not.toContain(secret);
+
+      const piped = await cli(['login', '--with-token'], { env: noEnv, input: `${first} ${second}\n` });
+      expect(piped.code).toBe(2);
+      for (const secret of [first, second]) expect(piped.stdout + piped.stderr).not.toContain(secret);
+      expect(fs.existsSync(path.join(files, 'scopegate', 'credentials.json'))).toBe(false);
+    },
+    SLOW,
+  );
 });

@@ -149,4 +149,25 @@ describe('scopegate/client against a real server', () => {
     expect(error.message).toMatch(new RegExp(`^cannot reach http://127\\.0\\.0\\.1:${port}/graphql: .*ECONNREFUSED`));
     expect(error.cause).toBeInstanceOf(Error);
   });
+
+  it('refuses a token with a line break or space (BAD_TOKEN) and a bad header (BAD_REQUEST) without quoting either', async () => {
+    const secret = 'second-line-secret-7f3c';
+    for (const token of [`${server.adminToken}\n${secret}`, `${server.adminToken} ${secret}`, `${secret}\u0000`]) {
+      let error: unknown;
+      try {
+        createClient({ url: server.url, token });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ScopegateError);
+      expect(error).toMatchObject({ code: 'BAD_TOKEN' });
+      expect(String((error as Error).message)).not.toContain(secret);
+      expect(String((error as Error).message)).not.toContain(server.adminToken);
+    }
+    const badHeader = createClient({ url: server.url, token: server.adminToken, headers: { 'x-note': `a\n${secret}` } });
+    const error = await refusal(badHeader.viewer());
+    expect(error.code).toBe('BAD_REQUEST');
+    expect(error.message).not.toContain(secret);
+    expect(error.message).not.toContain(server.adminToken);
+  });
 });

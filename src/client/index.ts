@@ -54,6 +54,14 @@ function endpointOf(url: string | URL): string {
   return endpoint.href;
 }
 
+/**
+ * fetch throws a TypeError without a cause for a request it cannot build (a header value with a
+ * newline, …); its message quotes the offending value, which may be a secret, so it is not repeated.
+ */
+function unsendable(error: unknown): boolean {
+  return error instanceof TypeError && error.cause === undefined;
+}
+
 /** Node's fetch says only "fetch failed"; the system's reason (ECONNREFUSED, ENOTFOUND, …) is its cause. */
 function reason(error: unknown): string {
   const { message, cause } = (error ?? {}) as { message?: string; cause?: { code?: string; message?: string } };
@@ -70,6 +78,11 @@ function source(document: unknown): string {
 
 export function createClient({ url, token, fetch: fetchImpl = globalThis.fetch, headers = {} }: ClientOptions): Client {
   const endpoint = endpointOf(url);
+  // A token is printable ASCII without spaces; anything else (a second line of a token file) is
+  // refused here, before fetch would quote it in an error message.
+  if (token && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new ScopegateError('the token contains spaces, line breaks or other characters a token never has', { code: 'BAD_TOKEN' });
+  }
 
   async function request(document: unknown, variables?: Record<string, unknown>): Promise<any> {
     let response: Response;
@@ -87,6 +100,9 @@ export function createClient({ url, token, fetch: fetchImpl = globalThis.fetch, 
       });
       text = await response.text();
     } catch (cause) {
+      if (unsendable(cause)) {
+        throw new ScopegateError(`cannot send the request to ${endpoint}: an invalid header value or argument`, { code: 'BAD_REQUEST' });
+      }
       throw new ScopegateError(`cannot reach ${endpoint}: ${reason(cause)}`, { code: 'NETWORK_ERROR', cause });
     }
     const status = response.status;
