@@ -877,4 +877,17 @@ describe('scopegate CLI: hostile servers and inputs', () => {
     },
     SLOW,
   );
+
+  it(
+    'reports an error whose extensions.code is not a string as a refusal, without a stack',
+    async () => {
+      const fake = await fakeServer(graphqlError({ message: 'x', extensions: { code: 42, field: { deep: true } } }));
+      const run = await cli(['namespace', 'list', '--url', fake.url], { env });
+      await fake.close();
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^error: internal server error: x$/m);
+      expect(run.stderr).not.toMatch(/TypeError|at /);
+    },
+    SLOW,
+  );
 });

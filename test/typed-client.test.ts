@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, createClient, type Role, ScopegateError } from '../src/client/index.js';
@@ -169,5 +170,37 @@ describe('scopegate/client against a real server', () => {
     expect(error.code).toBe('BAD_REQUEST');
     expect(error.message).not.toContain(secret);
     expect(error.message).not.toContain(server.adminToken);
+  });
+});
+
+/** A fake server on 127.0.0.1 answering every request with `handler`. */
+async function fakeServer(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<unknown> }> {
+  const fake = http.createServer(handler);
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}`,
+    close: () => new Promise((resolve) => (fake.closeAllConnections(), fake.close(resolve))),
+  };
+}
+
+describe('scopegate/client against hostile servers', () => {
+  it('takes extensions.code and field only when they are strings, and the message as a string', async () => {
+    const answers = [
+      { errors: [{ message: 'x', extensions: { code: 42, field: 7 } }] },
+      { errors: [{ message: { nested: 1 }, extensions: { code: null } }] },
+      { errors: [{ message: 'y', extensions: 'not an object' }] },
+    ];
+    let next = 0;
+    const fake = await fakeServer((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answers[next++])));
+    try {
+      const client = createClient({ url: fake.url, token: 'sgt_test' });
+      const first = await refusal(client.viewer());
+      expect(first).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', message: 'x', field: undefined });
+      const second = await refusal(client.viewer());
+      expect(second).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', message: '[object Object]' });
+      expect((await refusal(client.viewer())).code).toBe('INTERNAL_SERVER_ERROR');
+    } finally {
+      await fake.close();
+    }
   });
 });

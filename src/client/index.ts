@@ -116,12 +116,17 @@ export function createClient({ url, token, fetch: fetchImpl = globalThis.fetch, 
     const errors = Array.isArray(body?.errors) ? body.errors : [];
     const first = errors[0];
     if (first || status === 401 || !response.ok || body?.data == null) {
+      // Only what has the expected type is taken from the body: a server may send anything.
+      const extensions = typeof first?.extensions === 'object' && first.extensions !== null ? first.extensions : undefined;
+      const serverCode = typeof extensions?.code === 'string' && extensions.code ? extensions.code : undefined;
       const code =
-        status === 401 ? 'UNAUTHENTICATED' : (first?.extensions?.code ?? (body ? (response.ok ? 'INTERNAL_SERVER_ERROR' : 'HTTP_ERROR') : 'BAD_RESPONSE'));
+        status === 401
+          ? 'UNAUTHENTICATED'
+          : (serverCode ?? (body ? (response.ok ? 'INTERNAL_SERVER_ERROR' : 'HTTP_ERROR') : 'BAD_RESPONSE'));
       const message = first
-        ? `${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more errors)` : ''}`
+        ? `${typeof first === 'object' && first !== null ? String(first.message) : String(first)}${errors.length > 1 ? ` (and ${errors.length - 1} more errors)` : ''}`
         : `${status} ${response.statusText}: ${body ? 'no data' : 'not a GraphQL response'}`;
-      const field = typeof first?.extensions?.field === 'string' ? first.extensions.field : undefined;
+      const field = typeof extensions?.field === 'string' ? extensions.field : undefined;
       throw new ScopegateError(message, { code, status, requestId, field, errors });
     }
     return body!.data;
