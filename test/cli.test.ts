@@ -890,4 +890,23 @@ describe('scopegate CLI: hostile servers and inputs', () => {
     },
     SLOW,
   );
+
+  it(
+    'refuses a redirect (exit 1) and does not send the token where it points',
+    async () => {
+      const seen: (string | undefined)[] = [];
+      const elsewhere = await fakeServer((req, res) => {
+        seen.push(req.headers.authorization);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{}}');
+      });
+      const redirecting = await fakeServer((_req, res) => void res.writeHead(308, { location: `${elsewhere.url}/graphql` }).end());
+      const run = await cli(['namespace', 'list', '--url', redirecting.url], { env });
+      await redirecting.close();
+      await elsewhere.close();
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^error: .*answered with a redirect \(308 to http:\/\/127\.0\.0\.1:\d+\/graphql\)/m);
+      expect(seen).toEqual([]);
+    },
+    SLOW,
+  );
 });

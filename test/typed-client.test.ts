@@ -203,4 +203,58 @@ describe('scopegate/client against hostile servers', () => {
       await fake.close();
     }
   });
+
+  it('gives up on a body that never ends after timeoutMs: NETWORK_ERROR saying it timed out', async () => {
+    const fake = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"data":');
+    });
+    try {
+      const error = await refusal(createClient({ url: fake.url, timeoutMs: 500 }).viewer());
+      expect(error.code).toBe('NETWORK_ERROR');
+      expect(error.message).toMatch(/timed out/);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('stops reading a body past the cap (16 MiB by default): BAD_RESPONSE', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const fake = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const more = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      res.on('error', () => {});
+      more();
+    });
+    try {
+      const endless = await refusal(createClient({ url: fake.url }).viewer());
+      expect(endless.code).toBe('BAD_RESPONSE');
+      expect(endless.message).toMatch(/larger than 16777216 bytes/);
+      const small = await refusal(createClient({ url: fake.url, maxResponseBytes: 1000 }).viewer());
+      expect(small).toMatchObject({ code: 'BAD_RESPONSE', status: 200 });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('refuses a redirect instead of following it to another host', async () => {
+    let followed = 0;
+    const elsewhere = await fakeServer((_req, res) => {
+      followed++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"viewer":{"kind":"X"}}}');
+    });
+    const redirecting = await fakeServer((_req, res) => void res.writeHead(307, { location: `${elsewhere.url}/graphql` }).end());
+    try {
+      const error = await refusal(createClient({ url: redirecting.url, token: 'sgt_secret' }).viewer());
+      expect(error).toMatchObject({ code: 'BAD_RESPONSE', status: 307 });
+      expect(error.message).toMatch(/redirect/);
+      expect(followed).toBe(0);
+    } finally {
+      await redirecting.close();
+      await elsewhere.close();
+    }
+  });
 });

@@ -20,6 +20,36 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Sent with every request. */
   headers?: Record<string, string>;
+  /** How long a request may take, the response's body included; 30 seconds by default. */
+  timeoutMs?: number;
+  /** Aborts every request of this client when it aborts (combined with the timeout). */
+  signal?: AbortSignal;
+  /** The largest response body read, in bytes (16 MiB by default); a longer one is BAD_RESPONSE. */
+  maxResponseBytes?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+class TooLarge extends Error {}
+
+/** The body as text, reading no more than `limit` bytes (TooLarge past it). */
+async function readCapped(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new TooLarge();
+    }
+    text += decoder.decode(value, { stream: true });
+  }
 }
 
 /** Variables are optional when nothing in them is required. */
@@ -76,7 +106,15 @@ function source(document: unknown): string {
   return printed.get(node)!;
 }
 
-export function createClient({ url, token, fetch: fetchImpl = globalThis.fetch, headers = {} }: ClientOptions): Client {
+export function createClient({
+  url,
+  token,
+  fetch: fetchImpl = globalThis.fetch,
+  headers = {},
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+  signal: callerSignal,
+  maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+}: ClientOptions): Client {
   const endpoint = endpointOf(url);
   // A token is printable ASCII without spaces; anything else (a second line of a token file) is
   // refused here, before fetch would quote it in an error message.
@@ -85,11 +123,16 @@ export function createClient({ url, token, fetch: fetchImpl = globalThis.fetch, 
   }
 
   async function request(document: unknown, variables?: Record<string, unknown>): Promise<any> {
-    let response: Response;
+    let response: Response | undefined;
     let text: string;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout;
     try {
       response = await fetchImpl(endpoint, {
         method: 'POST',
+        signal,
+        // The API never redirects: a 3xx is refused below rather than followed (perhaps to another host).
+        redirect: 'manual',
         headers: {
           'content-type': 'application/json',
           accept: 'application/graphql-response+json, application/json',
@@ -98,14 +141,33 @@ export function createClient({ url, token, fetch: fetchImpl = globalThis.fetch, 
         },
         body: JSON.stringify({ query: source(document), variables }),
       });
-      text = await response.text();
+      if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+        await response.body?.cancel().catch(() => {});
+        const location = response.headers.get('location');
+        throw new ScopegateError(
+          `${endpoint} answered with a redirect (${response.status || 'opaque'}${location ? ` to ${location}` : ''}); the API never redirects, so it is not followed: check the URL`,
+          { code: 'BAD_RESPONSE', status: response.status || undefined },
+        );
+      }
+      text = await readCapped(response, maxResponseBytes);
     } catch (cause) {
+      if (cause instanceof ScopegateError) throw cause;
+      if (cause instanceof TooLarge) {
+        throw new ScopegateError(`${endpoint} sent a response larger than ${maxResponseBytes} bytes; stopped reading it`, {
+          code: 'BAD_RESPONSE',
+          status: response?.status,
+        });
+      }
+      if (timeout.aborted) {
+        throw new ScopegateError(`${endpoint} timed out: no complete response within ${timeoutMs} ms`, { code: 'NETWORK_ERROR', cause });
+      }
+      if (callerSignal?.aborted) throw new ScopegateError(`request to ${endpoint} aborted`, { code: 'NETWORK_ERROR', cause });
       if (unsendable(cause)) {
         throw new ScopegateError(`cannot send the request to ${endpoint}: an invalid header value or argument`, { code: 'BAD_REQUEST' });
       }
       throw new ScopegateError(`cannot reach ${endpoint}: ${reason(cause)}`, { code: 'NETWORK_ERROR', cause });
     }
-    const status = response.status;
+    const status = response!.status;
     const requestId = response.headers.get('x-request-id') ?? undefined;
     let body: { data?: unknown; errors?: GraphQLErrorJson[] } | undefined;
     try {
