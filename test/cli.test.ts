@@ -909,4 +909,36 @@ describe('scopegate CLI: hostile servers and inputs', () => {
     },
     SLOW,
   );
+
+  it(
+    'refuses to store a login in a credentials directory others can write to, or that is a symbolic link',
+    async () => {
+      const files = (dir: string): string[] =>
+        fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => fs.lstatSync(path.join(dir, f)).isFile());
+
+      const open = tmp();
+      fs.mkdirSync(path.join(open, 'scopegate'));
+      fs.chmodSync(path.join(open, 'scopegate'), 0o777);
+      const refused = await cli(['login', '--with-token', '--url', server.url], { env: { XDG_CONFIG_HOME: open }, input: `${server.adminToken}\n` });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`error: refusing to store logins in ${path.join(open, 'scopegate')}: others can write to it (mode 777)`);
+      expect(files(open)).toEqual([]);
+      expect(refused.stdout + refused.stderr).not.toContain(server.adminToken);
+
+      const elsewhere = tmp();
+      const linked = tmp();
+      fs.symlinkSync(elsewhere, path.join(linked, 'scopegate'));
+      const viaLink = await cli(['login', '--with-token', '--url', server.url], { env: { XDG_CONFIG_HOME: linked }, input: `${server.adminToken}\n` });
+      expect(viaLink.code).toBe(1);
+      expect(viaLink.stderr).toMatch(/^error: refusing to store logins in .*: it is a symbolic link/m);
+      expect(files(elsewhere)).toEqual([]);
+
+      // A private directory works, and the file is 0600.
+      const fine = tmp();
+      ok(await cli(['login', '--with-token', '--url', server.url], { env: { XDG_CONFIG_HOME: fine }, input: `${server.adminToken}\n` }));
+      expect(files(fine)).toEqual([path.join('scopegate', 'credentials.json')]);
+      expect(fs.statSync(path.join(fine, 'scopegate', 'credentials.json')).mode & 0o777).toBe(0o600);
+    },
+    SLOW,
+  );
 });

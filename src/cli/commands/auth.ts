@@ -4,7 +4,7 @@ import { createClient, ScopegateError } from '../../client/index.js';
 import { act, verb } from '../define.js';
 import { NotAuthenticatedError, UsageError } from '../errors.js';
 import { promptHidden, promptLine, readSecret } from '../secrets.js';
-import { credentialsPath, getLogin, removeLogin, saveLogin } from '../store.js';
+import { checkStoreDirectory, credentialsPath, getLogin, removeLogin, saveLogin } from '../store.js';
 
 const WHOAMI = `query {
   viewer {
@@ -37,6 +37,8 @@ export function registerAuth(program: Command): void {
           'use --password-stdin, or leave it out on a terminal to be prompted',
         );
       }
+      // Before anything is sent: a login that could not be stored safely is not made.
+      checkStoreDirectory();
       if (options.withToken) {
         if (options.passwordStdin || options.username) throw new UsageError('--with-token takes neither --username nor --password-stdin');
         const token = (await readSecret({ tokenStdin: true }, 'token', { required: true, label: 'token' }))!;
