@@ -941,4 +941,24 @@ describe('scopegate CLI: hostile servers and inputs', () => {
     },
     SLOW,
   );
+
+  it(
+    'warns before login --with-token and logout send a token over plain http to another host',
+    async () => {
+      // 127.0.0.2 is not one of the local names the warning spares; nothing listens there.
+      const url = `http://127.0.0.2:${await closedPort()}`;
+      const config = tmp();
+      const login = await cli(['login', '--with-token', '--url', url], { env: { XDG_CONFIG_HOME: config }, input: `${server.adminToken}\n` });
+      expect(login.code).toBe(4);
+      expect(login.stderr).toMatch(/^warning: sending the token to 127\.0\.0\.2 over plain http; use https$/m);
+
+      fs.mkdirSync(path.join(config, 'scopegate'), { recursive: true, mode: 0o700 });
+      const stored = { logins: { [`${url}/graphql`]: { token: `sgs_${'s'.repeat(40)}`, kind: 'session', username: 'x' } } };
+      fs.writeFileSync(path.join(config, 'scopegate', 'credentials.json'), JSON.stringify(stored), { mode: 0o600 });
+      const logout = await cli(['logout', '--url', url], { env: { XDG_CONFIG_HOME: config } });
+      expect(logout.code).toBe(4);
+      expect(logout.stderr).toMatch(/^warning: sending the token to 127\.0\.0\.2 over plain http; use https$/m);
+    },
+    SLOW,
+  );
 });

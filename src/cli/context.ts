@@ -80,17 +80,27 @@ export class Context {
         'run `scopegate login`, set SCOPEGATE_TOKEN, or pass --token-file PATH',
       );
     }
-    current.tokenSource = found.source;
-    const { protocol, hostname } = new URL(this.endpoint);
-    if (protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) {
-      this.output.note(`warning: sending the token to ${hostname} over plain http; use https`);
-    }
-    return createClient({ url: this.endpoint, token: found.token, headers: { 'user-agent': 'scopegate-cli' } });
+    return this.clientWith(found.token, found.source);
   }
 
-  /** A client without a token (login). */
+  /** A client sending this token (from `source`), after the plain-http warning when it leaves this machine. */
+  clientWith(token: string, source: string): Client {
+    current.tokenSource = source;
+    this.warnPlainHttp('the token');
+    return createClient({ url: this.endpoint, token, headers: { 'user-agent': 'scopegate-cli' } });
+  }
+
+  /** A client without a token (login: it sends the password). */
   anonymous(): Client {
+    this.warnPlainHttp('the password');
     return createClient({ url: this.endpoint, headers: { 'user-agent': 'scopegate-cli' } });
+  }
+
+  private warnPlainHttp(what: string): void {
+    const { protocol, hostname } = new URL(this.endpoint);
+    if (protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) {
+      this.output.note(`warning: sending ${what} to ${hostname} over plain http; use https`);
+    }
   }
 }
 
