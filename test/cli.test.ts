@@ -806,3 +806,159 @@ describe('scopegate CLI: members, personal access tokens, namespace changes, the
     SLOW,
   );
 });
+
+/** A fake server on 127.0.0.1 answering every request with `handler`; closed with `close()`. */
+async function fakeServer(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<unknown> }> {
+  const fake = http.createServer(handler);
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}`,
+    close: () => new Promise((resolve) => (fake.closeAllConnections(), fake.close(resolve))),
+  };
+}
+
+const graphqlError = (error: unknown) => (_req: http.IncomingMessage, res: http.ServerResponse) =>
+  void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [error] }));
+
+describe('scopegate CLI: hostile servers and inputs', () => {
+  let server: TestServer;
+  let env: Record<string, string>;
+  const files = tmp();
+  beforeAll(async () => {
+    server = await startTestServer();
+    env = { SCOPEGATE_URL: server.url, SCOPEGATE_TOKEN: server.adminToken, XDG_CONFIG_HOME: files };
+  });
+  afterAll(() => server.close());
+
+  it(
+    'prints no terminal escape sequences from server-controlled text (a table cell, an error message)',
+    async () => {
+      const hostile = 'evil \u001b]0;pwned\u0007\u001b[2J\u009b31m end';
+      json(await cli(['namespace', 'create', 'escapes', '--description', hostile, '-o', 'json'], { env }));
+      const list = ok(await cli(['namespace', 'list'], { env }));
+      expect(list.stdout).toMatch(/escapes/);
+      expect(list.stdout).not.toMatch(/[\u001b\u0007\u009b]/);
+      expect(list.stdout).toContain('evil \\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m end');
+      // JSON keeps the value itself (JSON.stringify escapes it).
+      expect(JSON.parse(ok(await cli(['namespace', 'get', 'escapes', '-o', 'json'], { env })).stdout).description).toBe(hostile);
+
+      const fake = await fakeServer(graphqlError({ message: 'boom \u001b[2J\u001b]0;pwned\u0007', extensions: { code: 'FORBIDDEN' } }));
+      const refused = await cli(['namespace', 'list', '--url', fake.url], { env });
+      await fake.close();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^error: forbidden: boom \\u001b\[2J\\u001b\]0;pwned\\u0007$/m);
+      expect(refused.stderr).not.toMatch(/[\u001b\u0007]/);
+    },
+    SLOW,
+  );
+
+  it(
+    'refuses a --token-file of two lines as a usage error naming the file, never printing either line',
+    async () => {
+      const first = `sgt_${'a'.repeat(36)}`;
+      const second = 'second-line-secret-7f3c';
+      const file = path.join(files, 'two-lines');
+      fs.writeFileSync(file, `${first}\n${second}\n`);
+      const noEnv = { SCOPEGATE_URL: server.url, XDG_CONFIG_HOME: files };
+      const run = await cli(['whoami', '--token-file', file], { env: noEnv });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^error: --token-file ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} does not hold just a token`, 'm'));
+      for (const secret of [first, second, 'aaaaaaaa']) expect(run.stdout + run.stderr).not.toContain(secret);
+
+      const fromEnv = await cli(['whoami'], { env: { ...noEnv, SCOPEGATE_TOKEN: `${first}\n${second}` } });
+      expect(fromEnv.code).toBe(2);
+      expect(fromEnv.stderr).toMatch(/^error: SCOPEGATE_TOKEN does not hold just a token/m);
+      for (const secret of [first, second]) expect(fromEnv.stdout + fromEnv.stderr).not.toContain(secret);
+
+      const piped = await cli(['login', '--with-token'], { env: noEnv, input: `${first} ${second}\n` });
+      expect(piped.code).toBe(2);
+      for (const secret of [first, second]) expect(piped.stdout + piped.stderr).not.toContain(secret);
+      expect(fs.existsSync(path.join(files, 'scopegate', 'credentials.json'))).toBe(false);
+    },
+    SLOW,
+  );
+
+  it(
+    'reports an error whose extensions.code is not a string as a refusal, without a stack',
+    async () => {
+      const fake = await fakeServer(graphqlError({ message: 'x', extensions: { code: 42, field: { deep: true } } }));
+      const run = await cli(['namespace', 'list', '--url', fake.url], { env });
+      await fake.close();
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^error: internal server error: x$/m);
+      expect(run.stderr).not.toMatch(/TypeError|at /);
+    },
+    SLOW,
+  );
+
+  it(
+    'refuses a redirect (exit 1) and does not send the token where it points',
+    async () => {
+      const seen: (string | undefined)[] = [];
+      const elsewhere = await fakeServer((req, res) => {
+        seen.push(req.headers.authorization);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{}}');
+      });
+      const redirecting = await fakeServer((_req, res) => void res.writeHead(308, { location: `${elsewhere.url}/graphql` }).end());
+      const run = await cli(['namespace', 'list', '--url', redirecting.url], { env });
+      await redirecting.close();
+      await elsewhere.close();
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^error: .*answered with a redirect \(308 to http:\/\/127\.0\.0\.1:\d+\/graphql\)/m);
+      expect(seen).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it(
+    'refuses to store a login in a credentials directory others can write to, or that is a symbolic link',
+    async () => {
+      const files = (dir: string): string[] =>
+        fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => fs.lstatSync(path.join(dir, f)).isFile());
+
+      const open = tmp();
+      fs.mkdirSync(path.join(open, 'scopegate'));
+      fs.chmodSync(path.join(open, 'scopegate'), 0o777);
+      const refused = await cli(['login', '--with-token', '--url', server.url], { env: { XDG_CONFIG_HOME: open }, input: `${server.adminToken}\n` });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`error: refusing to store logins in ${path.join(open, 'scopegate')}: others can write to it (mode 777)`);
+      expect(files(open)).toEqual([]);
+      expect(refused.stdout + refused.stderr).not.toContain(server.adminToken);
+
+      const elsewhere = tmp();
+      const linked = tmp();
+      fs.symlinkSync(elsewhere, path.join(linked, 'scopegate'));
+      const viaLink = await cli(['login', '--with-token', '--url', server.url], { env: { XDG_CONFIG_HOME: linked }, input: `${server.adminToken}\n` });
+      expect(viaLink.code).toBe(1);
+      expect(viaLink.stderr).toMatch(/^error: refusing to store logins in .*: it is a symbolic link/m);
+      expect(files(elsewhere)).toEqual([]);
+
+      // A private directory works, and the file is 0600.
+      const fine = tmp();
+      ok(await cli(['login', '--with-token', '--url', server.url], { env: { XDG_CONFIG_HOME: fine }, input: `${server.adminToken}\n` }));
+      expect(files(fine)).toEqual([path.join('scopegate', 'credentials.json')]);
+      expect(fs.statSync(path.join(fine, 'scopegate', 'credentials.json')).mode & 0o777).toBe(0o600);
+    },
+    SLOW,
+  );
+
+  it(
+    'warns before login --with-token and logout send a token over plain http to another host',
+    async () => {
+      // 127.0.0.2 is not one of the local names the warning spares; nothing listens there.
+      const url = `http://127.0.0.2:${await closedPort()}`;
+      const config = tmp();
+      const login = await cli(['login', '--with-token', '--url', url], { env: { XDG_CONFIG_HOME: config }, input: `${server.adminToken}\n` });
+      expect(login.code).toBe(4);
+      expect(login.stderr).toMatch(/^warning: sending the token to 127\.0\.0\.2 over plain http; use https$/m);
+
+      fs.mkdirSync(path.join(config, 'scopegate'), { recursive: true, mode: 0o700 });
+      const stored = { logins: { [`${url}/graphql`]: { token: `sgs_${'s'.repeat(40)}`, kind: 'session', username: 'x' } } };
+      fs.writeFileSync(path.join(config, 'scopegate', 'credentials.json'), JSON.stringify(stored), { mode: 0o600 });
+      const logout = await cli(['logout', '--url', url], { env: { XDG_CONFIG_HOME: config } });
+      expect(logout.code).toBe(4);
+      expect(logout.stderr).toMatch(/^warning: sending the token to 127\.0\.0\.2 over plain http; use https$/m);
+    },
+    SLOW,
+  );
+});

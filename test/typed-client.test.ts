@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, createClient, type Role, ScopegateError } from '../src/client/index.js';
@@ -148,5 +149,112 @@ describe('scopegate/client against a real server', () => {
     expect(error.status).toBeUndefined();
     expect(error.message).toMatch(new RegExp(`^cannot reach http://127\\.0\\.0\\.1:${port}/graphql: .*ECONNREFUSED`));
     expect(error.cause).toBeInstanceOf(Error);
+  });
+
+  it('refuses a token with a line break or space (BAD_TOKEN) and a bad header (BAD_REQUEST) without quoting either', async () => {
+    const secret = 'second-line-secret-7f3c';
+    for (const token of [`${server.adminToken}\n${secret}`, `${server.adminToken} ${secret}`, `${secret}\u0000`]) {
+      let error: unknown;
+      try {
+        createClient({ url: server.url, token });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ScopegateError);
+      expect(error).toMatchObject({ code: 'BAD_TOKEN' });
+      expect(String((error as Error).message)).not.toContain(secret);
+      expect(String((error as Error).message)).not.toContain(server.adminToken);
+    }
+    const badHeader = createClient({ url: server.url, token: server.adminToken, headers: { 'x-note': `a\n${secret}` } });
+    const error = await refusal(badHeader.viewer());
+    expect(error.code).toBe('BAD_REQUEST');
+    expect(error.message).not.toContain(secret);
+    expect(error.message).not.toContain(server.adminToken);
+  });
+});
+
+/** A fake server on 127.0.0.1 answering every request with `handler`. */
+async function fakeServer(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<unknown> }> {
+  const fake = http.createServer(handler);
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}`,
+    close: () => new Promise((resolve) => (fake.closeAllConnections(), fake.close(resolve))),
+  };
+}
+
+describe('scopegate/client against hostile servers', () => {
+  it('takes extensions.code and field only when they are strings, and the message as a string', async () => {
+    const answers = [
+      { errors: [{ message: 'x', extensions: { code: 42, field: 7 } }] },
+      { errors: [{ message: { nested: 1 }, extensions: { code: null } }] },
+      { errors: [{ message: 'y', extensions: 'not an object' }] },
+    ];
+    let next = 0;
+    const fake = await fakeServer((_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answers[next++])));
+    try {
+      const client = createClient({ url: fake.url, token: 'sgt_test' });
+      const first = await refusal(client.viewer());
+      expect(first).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', message: 'x', field: undefined });
+      const second = await refusal(client.viewer());
+      expect(second).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', message: '[object Object]' });
+      expect((await refusal(client.viewer())).code).toBe('INTERNAL_SERVER_ERROR');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('gives up on a body that never ends after timeoutMs: NETWORK_ERROR saying it timed out', async () => {
+    const fake = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"data":');
+    });
+    try {
+      const error = await refusal(createClient({ url: fake.url, timeoutMs: 500 }).viewer());
+      expect(error.code).toBe('NETWORK_ERROR');
+      expect(error.message).toMatch(/timed out/);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('stops reading a body past the cap (16 MiB by default): BAD_RESPONSE', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const fake = await fakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const more = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      res.on('error', () => {});
+      more();
+    });
+    try {
+      const endless = await refusal(createClient({ url: fake.url }).viewer());
+      expect(endless.code).toBe('BAD_RESPONSE');
+      expect(endless.message).toMatch(/larger than 16777216 bytes/);
+      const small = await refusal(createClient({ url: fake.url, maxResponseBytes: 1000 }).viewer());
+      expect(small).toMatchObject({ code: 'BAD_RESPONSE', status: 200 });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('refuses a redirect instead of following it to another host', async () => {
+    let followed = 0;
+    const elsewhere = await fakeServer((_req, res) => {
+      followed++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"viewer":{"kind":"X"}}}');
+    });
+    const redirecting = await fakeServer((_req, res) => void res.writeHead(307, { location: `${elsewhere.url}/graphql` }).end());
+    try {
+      const error = await refusal(createClient({ url: redirecting.url, token: 'sgt_secret' }).viewer());
+      expect(error).toMatchObject({ code: 'BAD_RESPONSE', status: 307 });
+      expect(error.message).toMatch(/redirect/);
+      expect(followed).toBe(0);
+    } finally {
+      await redirecting.close();
+      await elsewhere.close();
+    }
   });
 });

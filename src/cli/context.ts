@@ -30,6 +30,15 @@ export function endpointOf(url: string): string {
   return endpoint.href;
 }
 
+/** A token is one word of printable ASCII; the refusal names where it came from, never its text. */
+function tokenOnly(token: string, source: string): string {
+  if (/^[\x21-\x7e]+$/.test(token)) return token;
+  throw new UsageError(
+    `${source} does not hold just a token: it has spaces, more than one line or control characters`,
+    'put the token alone in it (one line; a final newline is fine)',
+  );
+}
+
 export class Context {
   readonly output: Output;
   readonly url: string;
@@ -45,7 +54,7 @@ export class Context {
   /** SCOPEGATE_TOKEN, else --token-file, else the stored login for this URL. */
   token(): { token: string; source: string } | undefined {
     const fromEnv = process.env.SCOPEGATE_TOKEN?.trim();
-    if (fromEnv) return { token: fromEnv, source: 'SCOPEGATE_TOKEN' };
+    if (fromEnv) return { token: tokenOnly(fromEnv, 'SCOPEGATE_TOKEN'), source: 'SCOPEGATE_TOKEN' };
     if (this.options.tokenFile) {
       let text: string;
       try {
@@ -56,7 +65,7 @@ export class Context {
         );
       }
       if (!text) throw new UsageError(`--token-file ${this.options.tokenFile} is empty`);
-      return { token: text, source: `--token-file ${this.options.tokenFile}` };
+      return { token: tokenOnly(text, `--token-file ${this.options.tokenFile}`), source: `--token-file ${this.options.tokenFile}` };
     }
     const stored = getLogin(this.endpoint);
     return stored ? { token: stored.token, source: 'stored login' } : undefined;
@@ -71,17 +80,27 @@ export class Context {
         'run `scopegate login`, set SCOPEGATE_TOKEN, or pass --token-file PATH',
       );
     }
-    current.tokenSource = found.source;
-    const { protocol, hostname } = new URL(this.endpoint);
-    if (protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) {
-      this.output.note(`warning: sending the token to ${hostname} over plain http; use https`);
-    }
-    return createClient({ url: this.endpoint, token: found.token, headers: { 'user-agent': 'scopegate-cli' } });
+    return this.clientWith(found.token, found.source);
   }
 
-  /** A client without a token (login). */
+  /** A client sending this token (from `source`), after the plain-http warning when it leaves this machine. */
+  clientWith(token: string, source: string): Client {
+    current.tokenSource = source;
+    this.warnPlainHttp('the token');
+    return createClient({ url: this.endpoint, token, headers: { 'user-agent': 'scopegate-cli' } });
+  }
+
+  /** A client without a token (login: it sends the password). */
   anonymous(): Client {
+    this.warnPlainHttp('the password');
     return createClient({ url: this.endpoint, headers: { 'user-agent': 'scopegate-cli' } });
+  }
+
+  private warnPlainHttp(what: string): void {
+    const { protocol, hostname } = new URL(this.endpoint);
+    if (protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) {
+      this.output.note(`warning: sending ${what} to ${hostname} over plain http; use https`);
+    }
   }
 }
 

@@ -92,6 +92,12 @@ export function describeFailure(error: unknown, context: { url: string; tokenSou
           message: `${error.message}${request}`,
           hint: 'check the name and the namespace (-n); you see only namespaces you have a role in',
         };
+      case 'BAD_TOKEN':
+        return {
+          status: EXIT.usage,
+          message: `${error.message}${context.tokenSource ? ` (token from ${context.tokenSource})` : ''}`,
+          hint: 'pass the token alone: one line, no spaces',
+        };
       case 'BAD_USER_INPUT':
         return { status: EXIT.refused, message: `invalid input: ${error.message}${request}` };
       default:

@@ -6,12 +6,20 @@ export interface Column<T> {
   value: (row: T) => unknown;
 }
 
+/**
+ * Server-controlled text made safe for a terminal: every C0/C1 control character (ESC, BEL, CR,
+ * newline, DEL, …) but a plain space becomes a visible \\uXXXX escape, so no escape sequence runs.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A cell: dates shortened to the minute (UTC), booleans as yes/no, nothing as "-". */
 function cell(value: unknown): string {
   if (value === null || value === undefined || value === '') return '-';
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) return `${value.slice(0, 10)} ${value.slice(11, 16)}`;
-  return String(value).replace(/\s+/g, ' ');
+  return printable(String(value).replace(/\s+/g, ' '));
 }
 
 /** Aligned columns with a header row in capitals, two spaces apart. */
@@ -45,7 +53,7 @@ export class Output {
 
   /** A message for people: always on stderr, so stdout stays clean for programs. */
   note(message: string): void {
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(`${printable(message)}\n`);
   }
 
   /**

@@ -10,6 +10,7 @@ import { registerRegistry } from './commands/registry.js';
 import { registerToken } from './commands/token.js';
 import { current, withGlobalOptions } from './context.js';
 import { describeFailure, EXIT } from './errors.js';
+import { printable } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('scopegate')
@@ -51,8 +52,8 @@ export async function run(argv: string[]): Promise<number> {
     // Commander has already printed its message (unknown option, missing argument) or the help.
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     const failure = describeFailure(error, current);
-    process.stderr.write(`error: ${failure.message}\n`);
-    if (failure.hint) process.stderr.write(`hint: ${failure.hint}\n`);
+    process.stderr.write(`error: ${printable(failure.message)}\n`);
+    if (failure.hint) process.stderr.write(`hint: ${printable(failure.hint)}\n`);
     return failure.status;
   }
 }

@@ -1,4 +1,5 @@
 /** Stored logins: $XDG_CONFIG_HOME/scopegate/credentials.json (else ~/.config/…), mode 0600, keyed by endpoint URL. */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,14 +29,43 @@ function read(): StoreFile {
   }
 }
 
-/** Written to a temporary file created 0600, then renamed over the old one. */
+/**
+ * The directory of the credentials, created 0700; refused when it is a symbolic link, someone
+ * else's, or writable by group or others (mkdir's mode does not change an existing directory).
+ */
+export function checkStoreDirectory(): string {
+  const dir = path.dirname(credentialsPath());
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = fs.lstatSync(dir);
+  const refuse = (why: string, fix: string) => {
+    throw new Error(`refusing to store logins in ${dir}: ${why}; ${fix}`);
+  };
+  if (stat.isSymbolicLink()) refuse('it is a symbolic link', 'make it a real directory');
+  if (!stat.isDirectory()) refuse('it is not a directory', 'remove it');
+  if (typeof process.getuid === 'function' && stat.uid !== process.getuid())
+    refuse(`it belongs to user ${stat.uid}, not to you`, 'remove it or set XDG_CONFIG_HOME elsewhere');
+  if (stat.mode & 0o022) refuse(`others can write to it (mode ${(stat.mode & 0o777).toString(8)})`, `chmod 700 ${dir}`);
+  return dir;
+}
+
+/** Written to a new temporary file of a random name (O_EXCL, 0600, no symlink followed), then renamed over the old one. */
 function write(store: StoreFile): void {
+  checkStoreDirectory();
   const file = credentialsPath();
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, `${JSON.stringify(store, null, 2)}\n`, { mode: 0o600 });
-  fs.chmodSync(temporary, 0o600);
-  fs.renameSync(temporary, file);
+  const temporary = `${file}.${randomBytes(12).toString('hex')}.tmp`;
+  const fd = fs.openSync(temporary, 'wx', 0o600);
+  try {
+    try {
+      fs.writeFileSync(fd, `${JSON.stringify(store, null, 2)}\n`);
+      fs.fchmodSync(fd, 0o600);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temporary, file);
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
 export function getLogin(endpoint: string): StoredLogin | undefined {

@@ -8,7 +8,9 @@ export interface GraphQLErrorJson {
 /**
  * Why a request failed. `code` is the server's `extensions.code` (FORBIDDEN, NOT_FOUND,
  * BAD_USER_INPUT, CONFLICT, RATE_LIMITED, …), UNAUTHENTICATED for any 401, NETWORK_ERROR
- * when no response arrived, BAD_RESPONSE when the response is not GraphQL.
+ * when no response arrived, BAD_RESPONSE when the response is not GraphQL, BAD_TOKEN (from
+ * createClient) for a token with spaces, line breaks or control characters, BAD_REQUEST when
+ * fetch could not build the request (an invalid header value; its text is not repeated).
  */
 export class ScopegateError extends Error {
   override name = 'ScopegateError';

@@ -1,10 +1,10 @@
 /** login, logout, whoami. */
 import { type Command, Option } from 'commander';
-import { createClient, ScopegateError } from '../../client/index.js';
+import { ScopegateError } from '../../client/index.js';
 import { act, verb } from '../define.js';
 import { NotAuthenticatedError, UsageError } from '../errors.js';
 import { promptHidden, promptLine, readSecret } from '../secrets.js';
-import { credentialsPath, getLogin, removeLogin, saveLogin } from '../store.js';
+import { checkStoreDirectory, credentialsPath, getLogin, removeLogin, saveLogin } from '../store.js';
 
 const WHOAMI = `query {
   viewer {
@@ -37,10 +37,13 @@ export function registerAuth(program: Command): void {
           'use --password-stdin, or leave it out on a terminal to be prompted',
         );
       }
+      // Before anything is sent: a login that could not be stored safely is not made.
+      checkStoreDirectory();
       if (options.withToken) {
         if (options.passwordStdin || options.username) throw new UsageError('--with-token takes neither --username nor --password-stdin');
         const token = (await readSecret({ tokenStdin: true }, 'token', { required: true, label: 'token' }))!;
-        const viewer = await createClient({ url: ctx.endpoint, token })
+        const viewer = await ctx
+          .clientWith(token, 'standard input')
           .request(WHOAMI)
           .catch((error: unknown) => {
             throw error instanceof ScopegateError && error.code === 'UNAUTHENTICATED'
@@ -100,7 +103,7 @@ export function registerAuth(program: Command): void {
       let ended = false;
       if (stored.kind === 'session') {
         try {
-          ended = await createClient({ url: ctx.endpoint, token: stored.token }).logout();
+          ended = await ctx.clientWith(stored.token, 'stored login').logout();
         } catch (error) {
           // An expired or already ended session: nothing to end, the local copy still goes.
           if (!(error instanceof ScopegateError && error.code === 'UNAUTHENTICATED')) throw error;
