@@ -296,7 +296,7 @@ export async function startScopegate(config: Config, options: StartOptions = {})
         // The client left, or sent too slowly and Node answered 408: no one is waiting for an answer.
         return void res.destroy();
       }
-      if (body === null) return refuseTooLarge(res, MAX_BODY_BYTES);
+      if (body === null) return refuseTooLarge(req, res, MAX_BODY_BYTES);
     }
     // Yoga takes a body it is handed (as behind Express' body parser) instead of reading the
     // stream itself: this one was read within the size and time bounds above.

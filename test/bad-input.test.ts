@@ -562,6 +562,38 @@ describe('bad input is refused clearly, naming the field', () => {
     });
   });
 
+  // Node's fetch writes its whole body before it reads the answer: it must still get the 413,
+  // not a reset connection (an EPIPE once the server stopped reading), and the connection the
+  // refused body came on must not poison the next request.
+  describe('a body far over the limit reaches a fetch client as its 413, not a reset connection', () => {
+    const huge = (name: string) =>
+      JSON.stringify({
+        query: 'mutation($input: CreateNamespaceInput!) { createNamespace(input: $input) { name } }',
+        variables: { input: { name }, padding: 'p'.repeat(10 * 1024 * 1024) },
+      });
+
+    it('with Content-Length', async () => {
+      const res = await fetch(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}` }, body: huge('huge-10mb') });
+      expect(res.status).toBe(413);
+      expect((await res.json()).errors[0]).toMatchObject({ message: 'request body is larger than 2097152 bytes', extensions: { code: 'BAD_USER_INPUT' } });
+    });
+
+    it('chunked, then the connection serves the next request', async () => {
+      const bytes = new TextEncoder().encode(huge('huge-10mb-chunked'));
+      const body = new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < bytes.length; i += 256 * 1024) controller.enqueue(bytes.subarray(i, i + 256 * 1024));
+          controller.close();
+        },
+      });
+      const res = await fetch(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}` }, body, duplex: 'half' } as RequestInit);
+      expect(res.status).toBe(413);
+      await res.arrayBuffer();
+      expect((await server.gql('{ viewer { kind } }', {}, owner)).status).toBe(200);
+      expect(await namespaceNames()).not.toContain('huge-10mb-chunked');
+    });
+  });
+
   it('logged no internal error for any of the above', () => {
     const internal = server.logs.filter((line) => line.includes('"internal error"') || line.includes('"level":50'));
     expect(internal).toEqual([]);

@@ -34,9 +34,33 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
 
-export function refuseTooLarge(res: ServerResponse, limit: number): void {
-  // The rest of the body is not read: close the connection rather than drain it.
-  sendError(res, 413, 'BAD_USER_INPUT', `request body is larger than ${limit} bytes`, { connection: 'close' });
+/** How much of an oversized body is read and discarded after the 413, and for how long at most. */
+const LINGER_BYTES = 16 * 1024 * 1024;
+const LINGER_MS = 5_000;
+
+/**
+ * Answers 413 at once, then reads and discards what the client is still sending (as nginx's
+ * lingering close does), so that a client that writes its whole body before it reads (Node's
+ * fetch) gets the 413 whatever the timing, rather than a reset once the socket is closed under
+ * it. Past LINGER_BYTES or LINGER_MS the connection is cut; a body declared larger than that
+ * is not waited for at all.
+ */
+export function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  const message = `request body is larger than ${limit} bytes`;
+  if (req.complete || Number(req.headers['content-length'] ?? 0) > LINGER_BYTES) {
+    return sendError(res, 413, 'BAD_USER_INPUT', message, { connection: 'close' });
+  }
+  let discarded = 0;
+  const cut = () => req.socket.destroy();
+  const timer = setTimeout(cut, LINGER_MS).unref();
+  const stop = () => clearTimeout(timer);
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > LINGER_BYTES) cut();
+  });
+  req.once('end', stop).once('close', stop).once('error', stop);
+  req.resume();
+  sendError(res, 413, 'BAD_USER_INPUT', message);
 }
 
 export async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
