@@ -1,7 +1,7 @@
 /** What every command needs: the server's URL, the token and where it came from, a client, the output. */
 import fs from 'node:fs';
 import { type Command, Option } from 'commander';
-import { type Client, createClient } from '../client/index.js';
+import { type Client, TOKEN_TEXT, createClient, endpointOf } from '../client/index.js';
 import { NotAuthenticatedError, UsageError } from './errors.js';
 import { Output, type OutputFormat } from './output.js';
 import { getLogin } from './store.js';
@@ -18,21 +18,20 @@ export interface GlobalOptions {
 export const current: { url: string; tokenSource?: string } = { url: DEFAULT_URL };
 
 /** The GraphQL endpoint for a base URL or an endpoint URL (the key of stored logins). */
-export function endpointOf(url: string): string {
-  let endpoint: URL;
+function serverEndpoint(url: string): string {
+  let endpoint: string;
   try {
-    endpoint = new URL(url);
+    endpoint = endpointOf(url);
   } catch {
     throw new UsageError(`not a URL: ${url}`, 'pass --url http(s)://host[:port] or set SCOPEGATE_URL');
   }
-  if (!/^https?:$/.test(endpoint.protocol)) throw new UsageError(`not an http(s) URL: ${url}`);
-  if (!/\/graphql\/?$/.test(endpoint.pathname)) endpoint.pathname = `${endpoint.pathname.replace(/\/$/, '')}/graphql`;
-  return endpoint.href;
+  if (!/^https?:$/.test(new URL(endpoint).protocol)) throw new UsageError(`not an http(s) URL: ${url}`);
+  return endpoint;
 }
 
 /** A token is one word of printable ASCII; the refusal names where it came from, never its text. */
 function tokenOnly(token: string, source: string): string {
-  if (/^[\x21-\x7e]+$/.test(token)) return token;
+  if (TOKEN_TEXT.test(token)) return token;
   throw new UsageError(
     `${source} does not hold just a token: it has spaces, more than one line or control characters`,
     'put the token alone in it (one line; a final newline is fine)',
@@ -48,7 +47,7 @@ export class Context {
     this.output = new Output(options.output);
     this.url = options.url ?? process.env.SCOPEGATE_URL ?? DEFAULT_URL;
     current.url = this.url;
-    this.endpoint = endpointOf(this.url);
+    this.endpoint = serverEndpoint(this.url);
   }
 
   /** SCOPEGATE_TOKEN, else --token-file, else the stored login for this URL. */

@@ -77,8 +77,11 @@ export interface Client extends Methods {
   request<R = any, V = Record<string, unknown>>(document: TypedDocumentNode<R, V> | DocumentTypeDecoration<R, V> | string, ...variables: Args<V>): Promise<R>;
 }
 
+/** What a token can be: printable ASCII without spaces (a second line of a token file is not). */
+export const TOKEN_TEXT = /^[\x21-\x7e]+$/;
+
 /** `https://host` and `https://host/prefix/` mean their `/graphql`; a URL ending in /graphql stays. */
-function endpointOf(url: string | URL): string {
+export function endpointOf(url: string | URL): string {
   const endpoint = new URL(url);
   if (!/\/graphql\/?$/.test(endpoint.pathname)) endpoint.pathname = `${endpoint.pathname.replace(/\/$/, '')}/graphql`;
   return endpoint.href;
@@ -116,9 +119,8 @@ export function createClient({
   maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
 }: ClientOptions): Client {
   const endpoint = endpointOf(url);
-  // A token is printable ASCII without spaces; anything else (a second line of a token file) is
-  // refused here, before fetch would quote it in an error message.
-  if (token && !/^[\x21-\x7e]+$/.test(token)) {
+  // Refused here, before fetch would quote it in an error message.
+  if (token && !TOKEN_TEXT.test(token)) {
     throw new ScopegateError('the token contains spaces, line breaks or other characters a token never has', { code: 'BAD_TOKEN' });
   }
 
