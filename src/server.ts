@@ -18,9 +18,9 @@ import { AuthFailureRecorder } from './domain/auth-failures.js';
 import { capTokenLifetimes } from './domain/tokens.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { bearerToken, invalidToken, useAnonymousGate } from './http/auth-gate.js';
-import { readBody, refuseTooLarge, sendError, sendResponse } from './http/body.js';
+import { readBody, refuseTooLarge, sendError } from './http/body.js';
 import { useDenialAudit } from './http/denials.js';
-import { GRAPHIQL_ASSETS, GRAPHIQL_CSP, GRAPHIQL_OPTIONS, renderGraphiQLPage, serveGraphiQLAsset } from './http/graphiql.js';
+import { GRAPHIQL_ASSETS, GRAPHIQL_OPTIONS, renderGraphiQLPage, serveGraphiQLAsset, useGraphiQLPolicy } from './http/graphiql.js';
 import { MAX_ERROR_MESSAGE, useRequestBounds } from './http/request-bounds.js';
 import { useMutationLimit } from './http/mutation-limit.js';
 import { useSuggestionsForPrincipals } from './http/suggestions.js';
@@ -179,6 +179,9 @@ function createGraphQLHandler(app: App) {
       return { origin: [origin], credentials: false, allowedHeaders: ['authorization', 'content-type', 'x-request-id'], exposedHeaders: ['x-request-id'] };
     },
     logging: false,
+    // The body reaches Yoga already read within MAX_BODY_BYTES (handle, below); Yoga's own
+    // limit would pipe it through a second, stream-built request.
+    maxRequestBodySize: false,
     maskedErrors: {
       maskError(error) {
         // GraphQL errors we raise on purpose (DomainError, 401s, validation) reach the client as they are.
@@ -207,6 +210,7 @@ function createGraphQLHandler(app: App) {
       useAnonymousGate(),
       useMutationLimit(app),
       useDenialAudit(),
+      useGraphiQLPolicy(),
     ],
     context: async ({ request, requestId, req }): Promise<Context> => {
       const log = app.log.child({ requestId });
@@ -288,8 +292,8 @@ export async function startScopegate(config: Config, options: StartOptions = {})
     if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) return void res.writeHead(302, { location: '/graphql' }).end();
     if (path.startsWith(GRAPHIQL_ASSETS) && (req.method === 'GET' || req.method === 'HEAD')) return serveGraphiQLAsset(req, res, path);
     if (req.method === 'GET' && !jsonParams(req.url!)) return sendError(res, 400, 'BAD_REQUEST', 'variables and extensions in the query string must be JSON');
-    let body: Buffer | null | undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      let body: Buffer | null;
       try {
         body = await readBody(req, MAX_BODY_BYTES);
       } catch {
@@ -297,14 +301,11 @@ export async function startScopegate(config: Config, options: StartOptions = {})
         return void res.destroy();
       }
       if (body === null) return refuseTooLarge(req, res, MAX_BODY_BYTES);
+      // Yoga's Node adapter takes a body already read (as behind Express' body parser) instead
+      // of reading the stream itself: this one was read within the size and time bounds above.
+      Object.assign(req, { body });
     }
-    // Yoga takes a body it is handed (as behind Express' body parser) instead of reading the
-    // stream itself: this one was read within the size and time bounds above.
-    const request = { raw: req, method: req.method, url: req.url, headers: req.headers, body };
-    const response = await yoga.handleNodeRequestAndResponse(request, res, { req, res, requestId });
-    // Yoga's only HTML is the GraphiQL page: it may load its own assets from here, nothing else.
-    if (response.headers.get('content-type')?.startsWith('text/html')) response.headers.set('content-security-policy', GRAPHIQL_CSP);
-    await sendResponse(res, response);
+    await yoga(req, res, { req, res, requestId });
   };
 
   const server = createServer(

@@ -62,9 +62,3 @@ export function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit:
   req.resume();
   sendError(res, 413, 'BAD_USER_INPUT', message);
 }
-
-export async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
-  res.statusCode = response.status;
-  response.headers.forEach((value, name) => res.setHeader(name, value));
-  res.end(Buffer.from(await response.arrayBuffer()));
-}

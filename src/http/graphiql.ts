@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { GraphiQLOptions } from 'graphql-yoga';
+import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 import { SECRET_PATTERN } from '../auth/secrets.js';
 import { sendError } from './body.js';
 
@@ -39,6 +39,15 @@ export const GRAPHIQL_CSP = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+/** Yoga's only HTML is the GraphiQL page: it gets the policy above, in place of the API's. */
+export function useGraphiQLPolicy(): Plugin {
+  return {
+    onResponse({ response }) {
+      if (response.headers.get('content-type')?.startsWith('text/html')) response.headers.set('content-security-policy', GRAPHIQL_CSP);
+    },
+  };
+}
 
 /** Versioned URLs never change content, so a browser keeps them (the page itself is no-store). */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
