@@ -11,10 +11,12 @@ import {
   PostgresDialect,
   SqliteDialect,
   SqliteDriver,
+  type SqliteDatabase,
   type SqliteDialectConfig,
   sql,
   type Transaction,
 } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import { migrations } from '../../db/migrations/index.js';
 import type { Database } from '../../db/types.js';
@@ -47,6 +49,24 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * Kysely asks better-sqlite3 to prepare every statement it runs; this compiles each SQL text
+ * once and keeps it. Statements are only ever run one at a time (Kysely holds the single
+ * connection for each), and SQLite re-prepares a kept statement itself after a schema change.
+ * Bounded: `in (?, ?, …)` lists make a text per length.
+ */
+function withStatementCache(database: SQLite.Database, max = 500): SqliteDatabase {
+  const statements = new LRUCache<string, SQLite.Statement>({ max });
+  return {
+    close: () => database.close(),
+    prepare(text) {
+      let statement = statements.get(text);
+      if (!statement) statements.set(text, (statement = database.prepare(text)));
+      return statement;
+    },
+  };
+}
+
 /** `onQuery` sees every statement (tests count them to prove lists cost a constant number). */
 export function openDatabase(url: string, onQuery?: (event: LogEvent) => void, onConnectionError?: (err: Error) => void): OpenedDatabase {
   const log = onQuery ? (event: LogEvent) => onQuery(event) : undefined;
@@ -65,7 +85,7 @@ export function openDatabase(url: string, onQuery?: (event: LogEvent) => void, o
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return { db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }), log }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }), log }), dialect: 'sqlite' };
 }
 
 export async function migrateToLatest(db: DB): Promise<void> {
