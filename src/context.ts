@@ -5,8 +5,9 @@ import type { LoginThrottle } from './auth/login-throttle.js';
 import type { Logger } from './logger.js';
 import type { TokenVerifier } from './auth/verify.js';
 import type { Principal } from './policy.js';
+import type { Invalidations, RowCache } from './store/cache.js';
 import type { DB } from './store/db.js';
-import { createLoaders, type Loaders } from './store/loaders.js';
+import { createLoaders, type Loaders, type MembershipRole, type NamespaceRow } from './store/loaders.js';
 
 /** What lives as long as the process: configuration, database, logger, token cache. */
 export interface App {
@@ -15,6 +16,12 @@ export interface App {
   dialect: 'sqlite' | 'postgres';
   log: Logger;
   verifier: TokenVerifier;
+  /** Hears every change to what the caches below (and the verifier's) keep; see src/store/cache.ts. */
+  invalidations: Invalidations;
+  /** Namespaces by `id:<id>` and `name:<name>`. */
+  namespaces: RowCache<NamespaceRow>;
+  /** Users' membership roles by `<user id>/<namespace id>`, none included. */
+  roles: RowCache<MembershipRole>;
   /** Keys that seal credential secrets at rest. */
   keyring: Keyring;
   authFailures: AuthFailureRecorder;
@@ -49,5 +56,5 @@ export function principalOf(ctx: Context): Principal {
  */
 export function actAs(ctx: Context, principal: Principal): void {
   ctx.principal = principal;
-  ctx.loaders = createLoaders(ctx.app.db, principal);
+  ctx.loaders = createLoaders(ctx.app, principal);
 }

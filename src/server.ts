@@ -27,7 +27,8 @@ import { useSuggestionsForPrincipals } from './http/suggestions.js';
 import { createLogger, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
 import { migrateToLatest, openDatabase, ping } from './store/db.js';
-import { createLoaders } from './store/loaders.js';
+import { Invalidations } from './store/cache.js';
+import { createLoaders, rowCaches } from './store/loaders.js';
 
 const isGraphQLError = (e: unknown): e is GraphQLError => e instanceof Error && e.name === 'GraphQLError';
 
@@ -215,7 +216,7 @@ function createGraphQLHandler(app: App) {
     context: async ({ request, requestId, req }): Promise<Context> => {
       const log = app.log.child({ requestId });
       const { meta, principal } = await authenticate(app, request, { req, requestId });
-      return { app, ...meta, principal, loaders: createLoaders(app.db, principal), log };
+      return { app, ...meta, principal, loaders: createLoaders(app, principal), log };
     },
   });
 }
@@ -258,6 +259,8 @@ export async function startScopegate(config: Config, options: StartOptions = {})
   const missing = await missingSecretKeys(db, keyring);
   if (missing.length) log.warn(`not ready: ${missingKeysMessage(missing)}`);
   const now = options.now ?? (() => new Date());
+  const invalidations = new Invalidations();
+  const ttlSeconds = config.SCOPEGATE_TOKEN_CACHE_TTL_SECONDS;
   const app: App = {
     config,
     db,
@@ -265,11 +268,13 @@ export async function startScopegate(config: Config, options: StartOptions = {})
     log,
     now,
     keyring,
-    verifier: new TokenVerifier(db, log, config.SCOPEGATE_TOKEN_CACHE_TTL_SECONDS, now),
+    invalidations,
+    verifier: new TokenVerifier(db, log, invalidations, ttlSeconds, now),
+    ...rowCaches(invalidations, ttlSeconds),
     authFailures: new AuthFailureRecorder(db, dialect, keyring, log, now),
     loginThrottle: new LoginThrottle(),
   };
-  const bus = config.SCOPEGATE_REDIS_URL ? new InvalidationBus(config.SCOPEGATE_REDIS_URL, app.verifier, log) : null;
+  const bus = config.SCOPEGATE_REDIS_URL ? new InvalidationBus(config.SCOPEGATE_REDIS_URL, invalidations, log) : null;
   await bus?.start().catch((err) => log.warn({ err: err.message }, 'redis unavailable at start: invalidation stays local until it is back'));
   await sealUnkeyedTrail(app);
   const bootstrap = await bootstrapAdmin(app);

@@ -8,7 +8,7 @@ const REDIS_URL = process.env.SCOPEGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:637
 // Skipped only when no Redis answers and CI is not set; any other error fails the file.
 const skipped = await redisSkipReason(REDIS_URL, 'replicas.test.ts');
 
-/** Two replicas over one database: a change on one must reach the other's token cache at once. */
+/** Two replicas over one database: a change on one must reach the other's caches at once. */
 describe.skipIf(skipped !== null)(suiteName('several replicas with Redis', skipped), () => {
   let a: TestServer;
   let b: TestServer;
@@ -60,6 +60,18 @@ describe.skipIf(skipped !== null)(suiteName('several replicas with Redis', skipp
     } finally {
       await c.close();
     }
+  });
+
+  it('a namespace changed and a member removed on one replica: the other drops what it kept', async () => {
+    const act = actions(a);
+    const member = await act.signUp('roaming');
+    await act.setRole(a.adminToken, 'shared', 'roaming', 'VIEWER');
+    const read = async (token: string) => (await b.ok('{ namespace(name: "shared") { description viewerRole } }', {}, token)).namespace;
+    expect(await read(member.token)).toEqual({ description: null, viewerRole: 'VIEWER' }); // now kept on b for 300 s
+    await a.ok('mutation { updateNamespace(input: { name: "shared", description: "moved" }) { name } }', {}, a.adminToken);
+    expect(await eventually(async () => (await read(member.token))?.description === 'moved')).toBe(true);
+    await a.ok('mutation { removeMember(input: { namespace: "shared", username: "roaming" }) { deleted } }', {}, a.adminToken);
+    expect(await eventually(async () => (await read(member.token)) === null)).toBe(true);
   });
 
   // Last: the replica it starts caps every token's lifetime, the first-start administrator's too.

@@ -1,21 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { Invalidation, TokenVerifier } from './verify.js';
+import type { Invalidation, Invalidations } from '../store/cache.js';
 
 const CHANNEL = 'scopegate:token-cache';
 
 /**
  * Carries cache invalidations to the other replicas over Redis pub/sub, so a revoked,
- * disabled or regenerated token stops working on every replica at once, not after the
- * cache TTL. Without Redis configured, invalidation stays local (one replica).
+ * disabled or regenerated token, a changed namespace or a removed member is seen by every
+ * replica at once, not after the cache TTL. Without Redis configured, invalidation stays
+ * local (one replica).
  */
 export class InvalidationBus {
   private readonly instance = randomUUID();
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
 
-  constructor(url: string, verifier: TokenVerifier, private readonly log: Logger) {
+  constructor(url: string, invalidations: Invalidations, private readonly log: Logger) {
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true };
     this.publisher = new Redis(url, options);
     this.subscriber = new Redis(url, options);
@@ -25,12 +26,12 @@ export class InvalidationBus {
     this.subscriber.on('message', (_channel, raw) => {
       try {
         const { from, invalidation } = JSON.parse(raw) as { from: string; invalidation: Invalidation };
-        if (from !== this.instance) verifier.apply(invalidation);
+        if (from !== this.instance) invalidations.apply(invalidation);
       } catch (err) {
         log.warn({ err }, 'redis: ignored a malformed invalidation message');
       }
     });
-    verifier.onInvalidate = (invalidation) => this.publish(invalidation);
+    invalidations.onPublish = (invalidation) => this.publish(invalidation);
   }
 
   /** Resolves once this replica listens, so nothing published after start is missed. */

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger.js';
 import type { Principal, Role } from '../policy.js';
+import type { Invalidated, Invalidation, Invalidations } from '../store/cache.js';
 import type { DB } from '../store/db.js';
 import { hashSecret, parseSecret, secretHint, type SecretKind } from './secrets.js';
 
@@ -14,9 +15,6 @@ export class InvalidTokenError extends Error {
     super(description);
   }
 }
-
-/** What to drop from the cache of verified principals. */
-export type Invalidation = { tokenId: string } | { userId: string } | { namespaceId: string };
 
 interface CacheEntry {
   principal: Principal;
@@ -32,17 +30,19 @@ const LAST_USED_INTERVAL_MS = 60_000;
  * cache of verified principals (dropped at once on revoke / disable / regenerate / role
  * change), and `last_used_at` written at most once a minute per token, off the response path.
  */
-export class TokenVerifier {
+export class TokenVerifier implements Invalidated {
   private readonly cache: LRUCache<string, CacheEntry>;
   private readonly lastUsedWrites = new LRUCache<string, number>({ max: 100_000 });
 
   constructor(
     private readonly db: DB,
     private readonly log: Logger,
+    private readonly invalidations: Invalidations,
     cacheTtlSeconds: number,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.cache = new LRUCache({ max: 50_000, ttl: Math.max(cacheTtlSeconds, 0) * 1000 || 1 });
+    invalidations.listen(this);
   }
 
   async verify(secret: string): Promise<Principal> {
@@ -56,22 +56,6 @@ export class TokenVerifier {
     return entry.principal;
   }
 
-  /** Set by the invalidation bus: tells the other replicas. */
-  onInvalidate?: (invalidation: Invalidation) => void;
-
-  invalidateToken(tokenId: string): void {
-    this.invalidate({ tokenId });
-  }
-
-  invalidateUser(userId: string): void {
-    this.invalidate({ userId });
-  }
-
-  invalidateNamespace(namespaceId: string): void {
-    this.invalidate({ namespaceId });
-  }
-
-  /** Drops matching entries here only (what another replica asked for). */
   apply(invalidation: Invalidation): void {
     const matches = (e: CacheEntry) =>
       ('tokenId' in invalidation && e.principal.tokenId === invalidation.tokenId) ||
@@ -80,13 +64,9 @@ export class TokenVerifier {
     for (const [key, entry] of this.cache.entries()) if (matches(entry)) this.cache.delete(key);
   }
 
-  private invalidate(invalidation: Invalidation): void {
-    this.apply(invalidation);
-    this.onInvalidate?.(invalidation);
-  }
-
   private async load(hash: string, kind: SecretKind, secret: string): Promise<CacheEntry> {
     const hint = secretHint(secret);
+    const generation = this.invalidations.generation;
     const row = await this.db
       .selectFrom('tokens as t')
       .leftJoin('users as u', 'u.id', 't.user_id')
@@ -126,7 +106,8 @@ export class TokenVerifier {
             }
           : { kind: 'USER_SESSION', tokenId: row.id, userId: row.user_id!, username: row.username!, isAdmin: Boolean(row.is_admin), expiresAt };
     const entry: CacheEntry = { principal, userId: row.user_id, validUntil };
-    this.cache.set(hash, entry);
+    // A change heard while the row was read may have made it stale: used once, not kept.
+    if (generation === this.invalidations.generation) this.cache.set(hash, entry);
     return entry;
   }
 

@@ -59,7 +59,7 @@ export async function createNamespace(ctx: Context, input: NamespaceInput): Prom
 
 export async function updateNamespace(ctx: Context, input: NamespaceInput): Promise<NamespaceRow> {
   const ns = await namespaceNamed(ctx, input.name);
-  return mutate(ctx, { operation: 'updateNamespace', namespace: ns, target: `namespaces/${ns.name}` }, async ({ trx, note }) => {
+  const updated = await mutate(ctx, { operation: 'updateNamespace', namespace: ns, target: `namespaces/${ns.name}` }, async ({ trx, note }) => {
     const fields = parseInput(namespaceFields, input);
     const patch: Partial<NamespaceRow> = {};
     if (input.displayName !== undefined) patch.display_name = fields.displayName ?? null;
@@ -69,6 +69,8 @@ export async function updateNamespace(ctx: Context, input: NamespaceInput): Prom
     await trx.updateTable('namespaces').set({ ...patch, updated_at: updated.updated_at }).where('id', '=', ns.id).execute();
     return updated;
   });
+  ctx.app.invalidations.publish({ namespaceId: ns.id });
+  return updated;
 }
 
 /** Deletes the namespace with its memberships and tokens (foreign keys cascade); the audit trail stays. */
@@ -77,7 +79,7 @@ export async function deleteNamespace(ctx: Context, input: { name: string }): Pr
   await mutate(ctx, { operation: 'deleteNamespace', namespace: ns, target: `namespaces/${ns.name}` }, async ({ trx }) => {
     await trx.deleteFrom('namespaces').where('id', '=', ns.id).execute();
   });
-  ctx.app.verifier.invalidateNamespace(ns.id);
+  ctx.app.invalidations.publish({ namespaceId: ns.id });
   return `namespaces/${ns.name}`;
 }
 
@@ -100,7 +102,7 @@ async function ownerCount(trx: Executor, namespaceId: string): Promise<number> {
 export async function setMemberRole(ctx: Context, input: { namespace: string; username: string; role: Role }) {
   const ns = await namespaceNamed(ctx, input.namespace);
   const scope = { operation: 'setMemberRole', namespace: ns, target: `namespaces/${ns.name}/members/${recordedName(input.username, USERNAME_PATTERN)}` } as const;
-  return mutate(ctx, scope, async ({ trx, note }) => {
+  const membership = await mutate(ctx, scope, async ({ trx, note }) => {
     const outlived = outlivedBy(principalOf(ctx));
     if (outlived) throw forbidden(outlived);
     parseInput(z.object({ username: usernameSchema }), input);
@@ -118,12 +120,15 @@ export async function setMemberRole(ctx: Context, input: { namespace: string; us
     await trx.insertInto('memberships').values(row).execute();
     return row;
   });
+  // What this user may do changed: their cached roles (and tokens) go.
+  ctx.app.invalidations.publish({ userId: membership.user_id });
+  return membership;
 }
 
 export async function removeMember(ctx: Context, input: { namespace: string; username: string }): Promise<string> {
   const ns = await namespaceNamed(ctx, input.namespace);
   const target = `namespaces/${ns.name}/members/${recordedName(input.username, USERNAME_PATTERN)}`;
-  await mutate(ctx, { operation: 'removeMember', namespace: ns, target }, async ({ trx, note }) => {
+  const userId = await mutate(ctx, { operation: 'removeMember', namespace: ns, target }, async ({ trx, note }) => {
     const user = await userNamed(trx, input.username);
     const current = await membershipOf(trx, ns.id, user.id);
     if (!current) throw notFound(`member ${shown(input.username)} of namespace "${ns.name}"`);
@@ -132,7 +137,9 @@ export async function removeMember(ctx: Context, input: { namespace: string; use
     }
     note({ previousRole: current.role });
     await trx.deleteFrom('memberships').where('namespace_id', '=', ns.id).where('user_id', '=', user.id).execute();
+    return user.id;
   });
+  ctx.app.invalidations.publish({ userId });
   return target;
 }
 

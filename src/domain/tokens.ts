@@ -170,7 +170,7 @@ async function update(ctx: Context, owner: TokenOwner, input: TokenChanges): Pro
     await trx.updateTable('tokens').set({ ...patch, updated_at: updated.updated_at }).where('id', '=', current.id).execute();
     return updated;
   });
-  app.verifier.invalidateToken(token.id);
+  app.invalidations.publish({ tokenId: token.id });
   return token;
 }
 
@@ -204,7 +204,7 @@ async function regenerate(ctx: Context, owner: TokenOwner, input: Regeneration):
     note({ gracePeriodSeconds: grace, expiresAt, hint: patch.secret_hint });
     return { token: { ...current, ...patch }, secret };
   });
-  app.verifier.invalidateToken(result.token.id);
+  app.invalidations.publish({ tokenId: result.token.id });
   return result;
 }
 
@@ -222,7 +222,7 @@ async function revoke(ctx: Context, owner: TokenOwner, name: string): Promise<st
       .execute();
     return current;
   });
-  app.verifier.invalidateToken(token.id);
+  app.invalidations.publish({ tokenId: token.id });
   return resourceName(owner, name);
 }
 
@@ -313,7 +313,7 @@ export async function capTokenLifetimes(app: App): Promise<void> {
   for (const { id, record } of capped) {
     logAudit(app.log, record);
     // Verified principals carry their expiry: no replica may keep the old one cached.
-    app.verifier.invalidateToken(id);
+    app.invalidations.publish({ tokenId: id });
   }
   if (capped.length) app.log.warn({ tokens: capped.length, maxLifetimeDays: maxDays }, 'tokens without an expiry within SCOPEGATE_MAX_TOKEN_LIFETIME_DAYS now have one');
 }

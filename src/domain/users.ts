@@ -109,7 +109,7 @@ export async function updateUser(
     }
     return updated;
   });
-  ctx.app.verifier.invalidateUser(user.id);
+  ctx.app.invalidations.publish({ userId: user.id });
   return user;
 }
 
@@ -145,7 +145,7 @@ export async function setPassword(ctx: Context, input: { username?: string | nul
     // A new password ends every other session of that user.
     note({ endedSessions: await endTokens(trx, user.id, 'SESSION', now, p.tokenId) });
   });
-  app.verifier.invalidateUser(user.id);
+  app.invalidations.publish({ userId: user.id });
   return true;
 }
 
@@ -207,7 +207,7 @@ export async function login(ctx: Context, input: { username: string; password: s
     const entry = { action: auditActionOf('login'), target: scope.target, outcome: 'SUCCESS' as const, details };
     return { record: await appendAudit(trx, app.dialect, ctx, actor, entry, now, app.keyring), ended };
   });
-  for (const id of ended) app.verifier.invalidateToken(id);
+  for (const id of ended) app.invalidations.publish({ tokenId: id });
   logAudit(ctx.log, record);
   const principal: Principal = { kind: 'USER_SESSION', tokenId: session.id, userId: user.id, username: user.username, isAdmin: Boolean(user.is_admin), expiresAt };
   return { token: secret, expiresAt, user, principal };
@@ -222,7 +222,7 @@ export async function logout(ctx: Context): Promise<boolean> {
     const now = ctx.app.now().toISOString();
     await trx.updateTable('tokens').set({ revoked_at: now, updated_at: now }).where('id', '=', p.tokenId).execute();
   });
-  ctx.app.verifier.invalidateToken(p.tokenId);
+  ctx.app.invalidations.publish({ tokenId: p.tokenId });
   return true;
 }
 

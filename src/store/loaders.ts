@@ -1,12 +1,37 @@
 import DataLoader from 'dataloader';
+import type { App } from '../context.js';
 import type { CredentialsTable, NamespacesTable, RegistriesTable, RoleName, TokensTable, UsersTable } from '../../db/types.js';
 import { effectiveRole, type Principal, type Role, visibleNamespaces } from '../policy.js';
-import type { DB } from './db.js';
+import { type Invalidations, RowCache } from './cache.js';
 import { inVisibleNamespaces } from './visibility.js';
 
 export type UserRow = UsersTable;
 export type NamespaceRow = NamespacesTable;
 export type TokenRow = TokensTable;
+/** A user's role in a namespace; null when they are not a member. */
+export interface MembershipRole {
+  userId: string;
+  namespaceId: string;
+  role: Role | null;
+}
+
+/** The process-wide caches the loaders below read through (src/store/cache.ts). */
+export function rowCaches(invalidations: Invalidations, ttlSeconds: number) {
+  return {
+    // Only updateNamespace and deleteNamespace change a namespace; both invalidate it.
+    namespaces: new RowCache<NamespaceRow>(invalidations, {
+      ttlSeconds,
+      max: 20_000,
+      dropsOn: (change, ns) => 'namespaceId' in change && change.namespaceId === ns.id,
+    }),
+    // setMemberRole and removeMember invalidate the user; a deleted namespace takes its members.
+    roles: new RowCache<MembershipRole>(invalidations, {
+      ttlSeconds,
+      max: 100_000,
+      dropsOn: (change, m) => ('userId' in change && change.userId === m.userId) || ('namespaceId' in change && change.namespaceId === m.namespaceId),
+    }),
+  };
+}
 
 function byKey<K, V>(rows: V[], key: (row: V) => K, keys: readonly K[]): (V | null)[] {
   const map = new Map(rows.map((r) => [key(r), r]));
@@ -17,17 +42,25 @@ function byKey<K, V>(rows: V[], key: (row: V) => K, keys: readonly K[]): (V | nu
  * Per-request batching: every by-id lookup goes through one of these, so a list of N
  * items costs a constant number of statements. Never use them inside a transaction
  * (SQLite has one connection: a query on the outer handle would wait for the transaction).
+ * Namespaces and membership roles are read through the process-wide caches.
  */
-export function createLoaders(db: DB, principal: Principal | null) {
+export function createLoaders(app: Pick<App, 'db' | 'namespaces' | 'roles'>, principal: Principal | null) {
+  const { db } = app;
   const userById = new DataLoader<string, UserRow | null>(async (ids) =>
     byKey(await db.selectFrom('users').selectAll().where('id', 'in', ids).execute(), (r) => r.id, ids),
   );
-  const namespaceById = new DataLoader<string, NamespaceRow | null>(async (ids) =>
-    byKey(await db.selectFrom('namespaces').selectAll().where('id', 'in', ids).execute(), (r) => r.id, ids),
-  );
-  const namespaceByName = new DataLoader<string, NamespaceRow | null>(async (names) =>
-    byKey(await db.selectFrom('namespaces').selectAll().where('name', 'in', names).execute(), (r) => r.name, names),
-  );
+  const namespacesBy = (column: 'id' | 'name') =>
+    new DataLoader<string, NamespaceRow | null>((values) =>
+      app.namespaces.getMany(
+        values.map((value) => `${column}:${value}`),
+        async (keys) => {
+          const wanted = keys.map((key) => key.slice(column.length + 1));
+          return byKey(await db.selectFrom('namespaces').selectAll().where(column, 'in', wanted).execute(), (r) => r[column], wanted);
+        },
+      ),
+    );
+  const namespaceById = namespacesBy('id');
+  const namespaceByName = namespacesBy('name');
   const tokenById = new DataLoader<string, TokenRow | null>(async (ids) =>
     byKey(await db.selectFrom('tokens').selectAll().where('id', 'in', ids).execute(), (r) => r.id, ids),
   );
@@ -59,13 +92,16 @@ export function createLoaders(db: DB, principal: Principal | null) {
   /** The calling user's membership role per namespace id. */
   const membershipRole = new DataLoader<string, Role | null>(async (namespaceIds) => {
     if (!principal || principal.kind === 'API_TOKEN') return namespaceIds.map(() => null);
-    const rows = await db
-      .selectFrom('memberships')
-      .select(['namespace_id', 'role'])
-      .where('user_id', '=', principal.userId)
-      .where('namespace_id', 'in', namespaceIds)
-      .execute();
-    return byKey(rows, (r) => r.namespace_id, namespaceIds).map((r) => (r?.role as RoleName | undefined) ?? null);
+    const { userId } = principal;
+    const memberships = await app.roles.getMany(
+      namespaceIds.map((id) => `${userId}/${id}`),
+      async (keys) => {
+        const wanted = keys.map((key) => key.slice(userId.length + 1));
+        const rows = await db.selectFrom('memberships').select(['namespace_id', 'role']).where('user_id', '=', userId).where('namespace_id', 'in', wanted).execute();
+        return byKey(rows, (r) => r.namespace_id, wanted).map((r, i) => ({ userId, namespaceId: wanted[i], role: (r?.role as RoleName | undefined) ?? null }));
+      },
+    );
+    return memberships.map((m) => m?.role ?? null);
   });
 
   /** The caller's effective role in a namespace (by id), null when it has none. */
