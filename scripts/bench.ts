@@ -667,6 +667,7 @@ async function run() {
   const a = results[list.findIndex((w) => w.name.startsWith('(a)'))];
 
   console.log(['', ...table(list, results), ''].join('\n'));
+  console.log('peak RSS: the high-water mark while the workload ran, over the rounds (RSS seldom shrinks: it carries over from the workloads before)');
   console.log(`(e) start-up, spawn to /readyz 200 on the seeded database: ${(started.startupMs / 1000).toFixed(2)} s (target ≤ 1 s ${mark(started.startupMs <= 1000)})`);
   console.log(`(e) RSS idle after start: ${idleRss.toFixed(0)} MB; peak under (a): ${a.problem ? '–' : `${a.peakRssMb.toFixed(0)} MB (target ≤ 200 MB ${mark(a.peakRssMb <= 200)})`}`);
   if (credentials.refusal) console.log(`!!! (b) measured flat: the server refuses credentials { registries } nested: ${credentials.refusal}`);
