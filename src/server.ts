@@ -200,8 +200,10 @@ function createGraphQLHandler(app: App) {
         maxDepth: { n: 12 },
         maxAliases: { n: 20 },
         maxTokens: { n: 5000 },
-        // The static estimate grows 1.5× per level; connections nest deep, so the depth limit does the real work.
-        costLimit: { maxCost: 100_000 },
+        // The estimate multiplies by `first` and by 1.5 per level (an inline fragment is no level):
+        // a page of 100 credentials with 10 registries each passes (about 103,000), a page of 100
+        // namespaces with 100 credentials each (10,000 objects, about 550,000) does not.
+        costLimit: { maxCost: 250_000, flattenFragments: true },
         maxDirectives: { n: 20 },
         // Replaced by useSuggestionsForPrincipals: it hid them from every caller, and at validation only.
         blockFieldSuggestion: { enabled: false },

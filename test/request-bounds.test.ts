@@ -63,3 +63,32 @@ describe('malformed requests get a 400 that does not quote them', () => {
     expect((await res.json()).errors[0].extensions.code).toBe('BAD_REQUEST');
   });
 });
+
+describe('graphql-armor: depth, aliases and cost', () => {
+  const ask = async (query: string) => (await (await post(JSON.stringify({ query }), server.adminToken)).json()) as { errors?: { message: string }[] };
+  /** `levels` fields nested in one another (namespace → members → edges → node → user → memberships → …), the last a scalar. */
+  const nested = (levels: number) => {
+    const cycle = ['members(first: 1)', 'edges', 'node', 'user', 'memberships(first: 1)', 'edges', 'node', 'namespace'];
+    const path = ['namespace(name: "deep")', ...Array.from({ length: levels - 2 }, (_, i) => cycle[i % cycle.length])];
+    return `{ ${path.map((field) => `${field} { `).join('')}__typename${' }'.repeat(path.length)} }`;
+  };
+
+  it('12 levels are answered; a 13th is refused', async () => {
+    expect((await ask(nested(12))).errors).toBeUndefined();
+    expect((await ask(nested(13))).errors?.[0].message).toMatch(/Query depth limit of 12 exceeded/);
+  });
+
+  it('20 aliases are answered; 21 are refused', async () => {
+    const aliases = (n: number) => `{ viewer { ${Array.from({ length: n }, (_, i) => `a${i}: kind`).join(' ')} } }`;
+    expect((await ask(aliases(20))).errors).toBeUndefined();
+    expect((await ask(aliases(21))).errors?.[0].message).toMatch(/aliases/i);
+  });
+
+  it('a page of 100 credentials with 10 registries each is answered; 100 namespaces with 100 credentials each is refused by cost', async () => {
+    const dashboard = `{ namespace(name: "nothing-here") { credentials(first: 100) { edges { node { name type
+      ... on RegistryCredential { username registries(first: 10) { edges { node { name url kind } } } } } } } } }`;
+    expect((await ask(dashboard)).errors).toBeUndefined();
+    const wide = '{ namespaces(first: 100) { edges { node { name credentials(first: 100) { edges { node { name type } } } } } } }';
+    expect((await ask(wide)).errors?.[0].message).toMatch(/Cost limit of 250000 exceeded/);
+  });
+});
