@@ -136,6 +136,12 @@ function rssMb(pid: number): number {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
+/** User and system CPU time the process has used, in ms (clock ticks are 10 ms on Linux). */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Samples the process's RSS every 100 ms; the returned function stops and gives the peak. */
 function sampleRss(pid: number): () => number {
   let peak = rssMb(pid);
@@ -424,28 +430,26 @@ interface Measured {
   socketErrors: number;
   graphqlErrors: number;
   peakRssMb: number;
+  /** Server CPU time per request, in µs: unlike req/s, barely moved by what else the machine runs. */
+  cpuUs: number;
   problem?: string;
 }
 
 /** (b) as a client would ask it: each credential with its registries. */
-const CREDENTIALS_NESTED = `{ namespace(name: "perf") { credentials(first: 100) { edges { node { name type
+const CREDENTIALS = `{ namespace(name: "perf") { credentials(first: 100) { edges { node { name type
   ... on RegistryCredential { username registries(first: 10) { edges { node { name url kind } } } } } } } } }`;
-/** (b) when the server refuses the nested form: the credentials, and the registries with their credential, side by side. */
-const CREDENTIALS_FLAT = `{ namespace(name: "perf") { credentials(first: 100) { edges { node { name type ... on RegistryCredential { username } } } }
-  registries(first: 100) { edges { node { name url kind credential { name } } } } } }`;
 
-/** Every credential has its registry, whichever form answered. */
+/** Every credential is there with its registry. */
 function credentialsWrong(data: any): string | undefined {
   const credentials = data.namespace?.credentials.edges.map((e: any) => e.node) ?? [];
   if (credentials.length !== PERF_CREDENTIALS) return `${credentials.length} credentials, expected ${PERF_CREDENTIALS}`;
-  const used = new Set(data.namespace.registries?.edges.map((e: any) => e.node.credential?.name));
-  const bare = credentials.filter((c: any) => !c.username || !(c.registries ? c.registries.edges.length : used.has(c.name)));
+  const bare = credentials.filter((c: any) => !c.username || c.registries.edges.length !== 1);
   return bare.length ? `${bare.length} credentials without username or registry` : undefined;
 }
 
 const auditQuery = (filter: string) => `{ auditEvents(first: 20${filter}) { edges { node { id action occurredAt actor { name } } } pageInfo { endCursor hasNextPage } } }`;
 
-function workloads(p: Principals, credentialsQuery: string): Workload[] {
+function workloads(p: Principals): Workload[] {
   let written = 0;
   const write = () => {
     const name = `write-${process.pid}-${written++}`;
@@ -470,10 +474,10 @@ function workloads(p: Principals, credentialsQuery: string): Workload[] {
       ],
     },
     {
-      name: `(b) 100 credentials + registries, PAT${credentialsQuery === CREDENTIALS_FLAT ? ' (flat, see below)' : ''}`,
+      name: '(b) 100 credentials + registries, PAT',
       on: 'scopegate',
       token: p.member,
-      query: credentialsQuery,
+      query: CREDENTIALS,
       wrong: credentialsWrong,
     },
     {
@@ -526,10 +530,11 @@ async function check(w: Workload, url: string): Promise<string | undefined> {
 
 async function measure(w: Workload, target: Child): Promise<Measured> {
   const problem = await check(w, target.url);
-  if (problem) return { rps: 0, p50: 0, p99: 0, non2xx: 0, socketErrors: 0, graphqlErrors: 0, peakRssMb: 0, problem };
+  if (problem) return { rps: 0, p50: 0, p99: 0, non2xx: 0, socketErrors: 0, graphqlErrors: 0, peakRssMb: 0, cpuUs: 0, problem };
   const { method, path: at, headers, body } = requestOf(w);
   let graphqlErrors = 0;
   const rss = sampleRss(target.process.pid!);
+  const cpuBefore = cpuMs(target.process.pid!);
   const result = await autocannon({
     url: target.url,
     connections: w.connections ?? 50,
@@ -553,6 +558,7 @@ async function measure(w: Workload, target: Child): Promise<Measured> {
     socketErrors: result.errors + result.timeouts,
     graphqlErrors,
     peakRssMb: rss(),
+    cpuUs: ((cpuMs(target.process.pid!) - cpuBefore) * 1000) / result.requests.total,
   };
 }
 
@@ -568,6 +574,7 @@ function combine(rounds: Measured[]): Measured {
     socketErrors: sum((m) => m.socketErrors),
     graphqlErrors: sum((m) => m.graphqlErrors),
     peakRssMb: Math.max(...rounds.map((m) => m.peakRssMb)),
+    cpuUs: median(rounds.map((m) => m.cpuUs)),
     problem: rounds.find((m) => m.problem)?.problem,
   };
 }
@@ -579,15 +586,15 @@ const mark = (ok: boolean) => (ok ? '✓' : '✗');
 function table(list: Workload[], results: Measured[]): string[] {
   const baseline = results[0];
   const lines = [
-    '| workload | req/s | p50 ms | p99 ms | ratio to baseline | peak RSS MB (server measured) | non-2xx / socket / GraphQL errors | target |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
+    '| workload | req/s | p50 ms | p99 ms | ratio to baseline | server CPU µs/req (ratio) | peak RSS MB | non-2xx / socket / GraphQL errors | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   list.forEach((w, i) => {
     const m = results[i];
-    if (m.problem) return lines.push(`| ${w.name} | – | – | – | – | – | WRONG RESPONSE | not measured |`);
+    if (m.problem) return lines.push(`| ${w.name} | – | – | – | – | – | – | WRONG RESPONSE | not measured |`);
     const targets = (w.targets?.(m, baseline) ?? []).map(([what, ok]) => `${what} ${mark(ok)}`).join(', ');
     lines.push(
-      `| ${w.name} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${(m.rps / baseline.rps).toFixed(2)} | ${m.peakRssMb.toFixed(0)} | ${m.non2xx} / ${m.socketErrors} / ${m.graphqlErrors} | ${targets} |`,
+      `| ${w.name} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${(m.rps / baseline.rps).toFixed(2)} | ${m.cpuUs.toFixed(0)} (${(baseline.cpuUs / m.cpuUs).toFixed(2)}) | ${m.peakRssMb.toFixed(0)} | ${m.non2xx} / ${m.socketErrors} / ${m.graphqlErrors} | ${targets} |`,
     );
   });
   return lines;
@@ -617,14 +624,6 @@ async function verifySeed(url: string, admin: string) {
     const password = data.revealCredentialSecret.fields.find((f: { name: string }) => f.name === 'password')?.value;
     if (password !== `password-${i}`) throw new Error(`seeded credential registry-${i} does not reveal its password`);
   }
-}
-
-/** The nested form of (b) if the server answers it, else the flat one and why. */
-async function credentialsQuery(url: string, member: string): Promise<{ query: string; refusal?: string }> {
-  const { status, body } = await post(url, member, CREDENTIALS_NESTED);
-  const errors = JSON.parse(body).errors;
-  if (status === 200 && !errors) return { query: CREDENTIALS_NESTED };
-  return { query: CREDENTIALS_FLAT, refusal: `HTTP ${status} ${redact(JSON.stringify(errors)).slice(0, 300)}` };
 }
 
 async function run() {
@@ -657,8 +656,7 @@ async function run() {
   await verifySeed(server.url, admin);
   const baseline = await startBaseline();
 
-  const credentials = await credentialsQuery(server.url, principals.member);
-  const list = workloads(principals, credentials.query);
+  const list = workloads(principals);
   const rounds: Measured[][] = list.map(() => []);
   for (let r = 0; r < opts.rounds; r++) {
     for (const [i, w] of list.entries()) rounds[i].push(await measure(w, w.on === 'baseline' ? baseline : server));
@@ -667,10 +665,10 @@ async function run() {
   const a = results[list.findIndex((w) => w.name.startsWith('(a)'))];
 
   console.log(['', ...table(list, results), ''].join('\n'));
-  console.log('peak RSS: the high-water mark while the workload ran, over the rounds (RSS seldom shrinks: it carries over from the workloads before)');
+  console.log('ratio to baseline: req/s over the baseline\'s; server CPU ratio: the baseline\'s CPU per request over this one\'s (≥ 1: cheaper than plain Yoga)');
+  console.log('peak RSS: of the server process while the workload ran, the highest over the rounds');
   console.log(`(e) start-up, spawn to /readyz 200 on the seeded database: ${(started.startupMs / 1000).toFixed(2)} s (target ≤ 1 s ${mark(started.startupMs <= 1000)})`);
   console.log(`(e) RSS idle after start: ${idleRss.toFixed(0)} MB; peak under (a): ${a.problem ? '–' : `${a.peakRssMb.toFixed(0)} MB (target ≤ 200 MB ${mark(a.peakRssMb <= 200)})`}`);
-  if (credentials.refusal) console.log(`!!! (b) measured flat: the server refuses credentials { registries } nested: ${credentials.refusal}`);
   for (const line of [...loudProblems(list, results), ...serverComplaints(server)]) console.log(line);
   console.log(`wall time ${((performance.now() - wall) / 1000).toFixed(0)} s`);
 }

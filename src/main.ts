@@ -1,6 +1,15 @@
+import v8 from 'node:v8';
 import { ConfigError, loadConfig } from './config.js';
 import { chooseLogFormat, createConsoleLogger, flushStdout } from './logger.js';
 import { startScopegate } from './server.js';
+
+/**
+ * Under concurrent load, what requests in flight hold outlives V8's young generation, and V8
+ * lets the heap grow to about four times what is live before it collects it: 280 MB and more
+ * at 50 connections. Growing it by half instead keeps the process under 200 MB, for no CPU per
+ * request that `npm run bench` can tell apart. The same flag given to node wins.
+ */
+if (!process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent'))) v8.setFlagsFromString('--heap-growing-percent=50');
 
 /** Entry point: validated configuration, the server, the first-start token, clean shutdown. */
 async function main() {
