@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { lazyRequire } from '../lazy.js';
 import type { Logger } from '../logger.js';
 import type { Invalidation, Invalidations } from '../store/cache.js';
 
 const CHANNEL = 'scopegate:token-cache';
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 
 /**
  * Carries cache invalidations to the other replicas over Redis pub/sub, so a revoked,
@@ -18,6 +20,7 @@ export class InvalidationBus {
 
   constructor(url: string, invalidations: Invalidations, private readonly log: Logger) {
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true };
+    const { Redis } = ioredis();
     this.publisher = new Redis(url, options);
     this.subscriber = new Redis(url, options);
     for (const client of [this.publisher, this.subscriber]) {

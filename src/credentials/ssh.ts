@@ -3,9 +3,11 @@
  * `ssh-keygen -l`), generate Ed25519 keypairs with ssh2 (Node itself cannot
  * write the OpenSSH private key format).
  */
-// ssh2 is CommonJS: Node's ESM loader only offers its default export.
-import ssh2 from 'ssh2';
-import sshpk from 'sshpk';
+import type Sshpk from 'sshpk';
+import { lazyRequire } from '../lazy.js';
+
+const ssh2 = lazyRequire<typeof import('ssh2')>('ssh2');
+const sshpk = lazyRequire<typeof Sshpk>('sshpk');
 
 export interface ParsedPublicKey {
   /** "type base64 [comment]", as in authorized_keys */
@@ -56,9 +58,9 @@ export function parsePublicKey(text: string): ParsedPublicKey {
     throw new InvalidSshKeyError(`Found more than one key; exactly one key is accepted. ${ALLOWED}`);
   }
 
-  let key: sshpk.Key;
+  let key: Sshpk.Key;
   try {
-    key = sshpk.parseKey(`${typeToken} ${blob}`, 'ssh');
+    key = sshpk().parseKey(`${typeToken} ${blob}`, 'ssh');
   } catch {
     throw new InvalidSshKeyError(`Not a valid OpenSSH public key. ${ALLOWED}`);
   }
@@ -75,7 +77,7 @@ export function parsePublicKey(text: string): ParsedPublicKey {
   };
 }
 
-function checkAlgorithm(key: sshpk.Key): void {
+function checkAlgorithm(key: Sshpk.Key): void {
   switch (key.type) {
     case 'ed25519':
     case 'ecdsa': // sshpk only knows nistp256/384/521
@@ -96,6 +98,6 @@ function checkAlgorithm(key: sshpk.Key): void {
 export function generateEd25519(comment: string): { publicKey: string; privateKey: string } {
   // A line break in the comment would corrupt the authorized_keys line.
   const safeComment = comment.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: safeComment });
+  const pair = ssh2().utils.generateKeyPairSync('ed25519', { comment: safeComment });
   return { publicKey: pair.public, privateKey: pair.private };
 }

@@ -8,7 +8,8 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { Agent, buildConnector, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { lazyRequire } from '../lazy.js';
 import { refusalFor, refusalMessage, type OutboundPolicy, type Refusal } from './policy.js';
 
 export interface Reply {
@@ -57,6 +58,7 @@ class Refused extends Error {
   }
 }
 
+const undici = lazyRequire<typeof import('undici')>('undici');
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -64,6 +66,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 export function openSession(opts: SessionOptions): OutboundSession {
   const { policy, timeoutMs, log } = opts;
   const signal = opts.deadline ?? AbortSignal.timeout(timeoutMs);
+  const { Agent, buildConnector, request } = undici();
   const connectChecked = buildConnector({ timeout: timeoutMs });
   // Origins a socket was opened to: a request that carried secrets there may have delivered them.
   const connected = new Set<string>();

@@ -17,9 +17,12 @@ import {
   type Transaction,
 } from 'kysely';
 import { LRUCache } from 'lru-cache';
-import pg from 'pg';
+import type Pg from 'pg';
+import { lazyRequire } from '../lazy.js';
 import { migrations } from '../../db/migrations/index.js';
 import type { Database } from '../../db/types.js';
+
+const pg = lazyRequire<typeof Pg>('pg');
 
 export type DB = Kysely<Database>;
 /** Either the database or an open transaction: store functions take whichever the caller holds. */
@@ -71,7 +74,7 @@ function withStatementCache(database: SQLite.Database, max = 500): SqliteDatabas
 export function openDatabase(url: string, onQuery?: (event: LogEvent) => void, onConnectionError?: (err: Error) => void): OpenedDatabase {
   const log = onQuery ? (event: LogEvent) => onQuery(event) : undefined;
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    const pool = new (pg().Pool)({ connectionString: url, max: 10 });
     // An idle connection the server closes (restart, failover, admin) is dropped by the pool
     // and emitted here; unheard, that event would crash the process.
     pool.on('error', (err) => onConnectionError?.(err));
