@@ -20,6 +20,7 @@ import { capTokenLifetimes } from './domain/tokens.js';
 import { bootstrapAdmin } from './domain/users.js';
 import { bearerToken, invalidToken, useAnonymousGate } from './http/auth-gate.js';
 import { readBody, refuseTooLarge, sendError } from './http/body.js';
+import { useCostLimit } from './http/cost-limit.js';
 import { useDenialAudit } from './http/denials.js';
 import { GRAPHIQL_ASSETS, GRAPHIQL_OPTIONS, renderGraphiQLPage, serveGraphiQLAsset, useGraphiQLPolicy } from './http/graphiql.js';
 import { MAX_ERROR_MESSAGE, useRequestBounds } from './http/request-bounds.js';
@@ -27,6 +28,7 @@ import { useMutationLimit } from './http/mutation-limit.js';
 import { useSuggestionsForPrincipals } from './http/suggestions.js';
 import { createLogger, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
+import { MAX_PAGE } from './schema/pagination.js';
 import { migrateToLatest, openDatabase, ping } from './store/db.js';
 import { Invalidations } from './store/cache.js';
 import { createLoaders, rowCaches } from './store/loaders.js';
@@ -201,14 +203,17 @@ function createGraphQLHandler(app: App) {
         maxDepth: { n: 12 },
         maxAliases: { n: 20 },
         maxTokens: { n: 5000 },
-        // The estimate multiplies by `first` and by 1.5 per level (an inline fragment is no level):
-        // a page of 100 credentials with 10 registries each passes (about 103,000), a page of 100
-        // namespaces with 100 credentials each (10,000 objects, about 550,000) does not.
-        costLimit: { maxCost: 250_000, flattenFragments: true },
+        // Ours (useCostLimit, below) counts pages given in variables or not at all.
+        costLimit: { enabled: false },
         maxDirectives: { n: 20 },
         // Replaced by useSuggestionsForPrincipals: it hid them from every caller, and at validation only.
         blockFieldSuggestion: { enabled: false },
       }),
+      // The estimate multiplies by `first` and by 1.5 per level (an inline fragment is no level):
+      // a page of 100 credentials with 10 registries each passes (about 103,000), a page of 100
+      // namespaces with 100 credentials each (10,000 objects, about 550,000) does not, whether
+      // `first` is written in the query or passed as a variable.
+      useCostLimit({ maxCost: 250_000, maxPage: MAX_PAGE }),
       useSuggestionsForPrincipals<ServerContext>((request, serverContext) => authenticate(app, request, serverContext)),
       useRequestBounds(),
       useAnonymousGate(),
