@@ -91,4 +91,13 @@ describe('graphql-armor: depth, aliases and cost', () => {
     const wide = '{ namespaces(first: 100) { edges { node { name credentials(first: 100) { edges { node { name type } } } } } } }';
     expect((await ask(wide)).errors?.[0].message).toMatch(/Cost limit of 250000 exceeded/);
   });
+
+  it('the same page sizes passed as variables are counted as large as they may be', async () => {
+    const askWith = async (query: string, variables: Record<string, unknown>) =>
+      (await (await post(JSON.stringify({ query, variables }), server.adminToken)).json()) as { errors?: { message: string }[] };
+    const wide = 'query($n: Int, $m: Int) { namespaces(first: $n) { edges { node { name credentials(last: $m) { edges { node { name type } } } } } } }';
+    expect((await askWith(wide, { n: 100, m: 100 })).errors?.[0].message).toMatch(/Cost limit of 250000 exceeded, found 549725/);
+    // What is small stays answered: a variable page of a flat list.
+    expect((await askWith('query($n: Int) { namespaces(first: $n) { edges { node { name } } } }', { n: 100 })).errors).toBeUndefined();
+  });
 });

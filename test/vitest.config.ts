@@ -5,7 +5,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * Tests that drive a browser or measure time: alone, one file at a time, after all the others
  * (on a busy machine, files running beside them make them slow and their timings wrong).
  */
-const ALONE = ['test/**/*.browser.test.ts', 'test/replicas.test.ts'];
+const ALONE = ['test/**/*.browser.test.ts', 'test/replicas.test.ts', 'test/big-bodies.test.ts'];
 
 export default defineConfig({
   // graphql ships CJS and ESM builds; Node loads the CJS one for our dependencies, so the

@@ -9,7 +9,7 @@ export interface PageArgs {
   before?: string | null;
 }
 
-const MAX_PAGE = 100;
+export const MAX_PAGE = 100;
 
 const encodeCursor = (key: string) => Buffer.from(JSON.stringify({ k: key })).toString('base64url');
 
