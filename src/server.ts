@@ -28,7 +28,7 @@ import { useMutationLimit } from './http/mutation-limit.js';
 import { useSuggestionsForPrincipals } from './http/suggestions.js';
 import { createLogger, type Logger } from './logger.js';
 import { schema } from './schema/index.js';
-import { MAX_PAGE } from './schema/pagination.js';
+import { DEFAULT_PAGE, MAX_PAGE } from './schema/pagination.js';
 import { migrateToLatest, openDatabase, ping } from './store/db.js';
 import { Invalidations } from './store/cache.js';
 import { createLoaders, rowCaches } from './store/loaders.js';
@@ -209,11 +209,11 @@ function createGraphQLHandler(app: App) {
         // Replaced by useSuggestionsForPrincipals: it hid them from every caller, and at validation only.
         blockFieldSuggestion: { enabled: false },
       }),
-      // The estimate multiplies by `first` and by 1.5 per level (an inline fragment is no level):
-      // a page of 100 credentials with 10 registries each passes (about 103,000), a page of 100
-      // namespaces with 100 credentials each (10,000 objects, about 550,000) does not, whether
-      // `first` is written in the query or passed as a variable.
-      useCostLimit({ maxCost: 250_000, maxPage: MAX_PAGE }),
+      // The estimate multiplies by each page (a variable or absent `first` counted as the most
+      // it can be) and by 1.5 per level: 100 credentials with their registries (default page of
+      // 20 each, about 2,100 objects, 291,000) pass; 100 namespaces with 100 credentials each
+      // (10,000 objects, 550,000) do not.
+      useCostLimit({ maxCost: 400_000, maxPage: MAX_PAGE, defaultPage: DEFAULT_PAGE }),
       useSuggestionsForPrincipals<ServerContext>((request, serverContext) => authenticate(app, request, serverContext)),
       useRequestBounds(),
       useAnonymousGate(),

@@ -84,19 +84,24 @@ describe('graphql-armor: depth, aliases and cost', () => {
     expect((await ask(aliases(21))).errors?.[0].message).toMatch(/aliases/i);
   });
 
-  it('a page of 100 credentials with 10 registries each is answered; 100 namespaces with 100 credentials each is refused by cost', async () => {
-    const dashboard = `{ namespace(name: "nothing-here") { credentials(first: 100) { edges { node { name type
-      ... on RegistryCredential { username registries(first: 10) { edges { node { name url kind } } } } } } } } }`;
-    expect((await ask(dashboard)).errors).toBeUndefined();
+  it('a page of 100 credentials with their registries is answered; 100 namespaces with 100 credentials each is refused by cost', async () => {
+    const dashboard = (registries: string) => `{ namespace(name: "nothing-here") { credentials(first: 100) { edges { node { name type
+      ... on RegistryCredential { username ${registries} { edges { node { name url kind } } } } } } } } }`;
+    expect((await ask(dashboard('registries(first: 10)'))).errors).toBeUndefined();
+    // Asked without a page, each gives 20 at most: counted so, and still answered.
+    expect((await ask(dashboard('registries'))).errors).toBeUndefined();
     const wide = '{ namespaces(first: 100) { edges { node { name credentials(first: 100) { edges { node { name type } } } } } } }';
-    expect((await ask(wide)).errors?.[0].message).toMatch(/Cost limit of 250000 exceeded/);
+    expect((await ask(wide)).errors?.[0].message).toMatch(/Cost limit of 400000 exceeded/);
   });
 
   it('the same page sizes passed as variables are counted as large as they may be', async () => {
     const askWith = async (query: string, variables: Record<string, unknown>) =>
       (await (await post(JSON.stringify({ query, variables }), server.adminToken)).json()) as { errors?: { message: string }[] };
     const wide = 'query($n: Int, $m: Int) { namespaces(first: $n) { edges { node { name credentials(last: $m) { edges { node { name type } } } } } } }';
-    expect((await askWith(wide, { n: 100, m: 100 })).errors?.[0].message).toMatch(/Cost limit of 250000 exceeded, found 549725/);
+    expect((await askWith(wide, { n: 100, m: 100 })).errors?.[0].message).toMatch(/Cost limit of 400000 exceeded, found 549725/);
+    // Pages not asked for count as the default 20 each: three levels of them are 8,000 objects.
+    const defaults = '{ namespaces { edges { node { name credentials { edges { node { name ... on RegistryCredential { registries { edges { node { name url } } } } } } } } } } }';
+    expect((await askWith(defaults, {})).errors?.[0].message).toMatch(/Cost limit of 400000 exceeded/);
     // What is small stays answered: a variable page of a flat list.
     expect((await askWith('query($n: Int) { namespaces(first: $n) { edges { node { name } } } }', { n: 100 })).errors).toBeUndefined();
   });

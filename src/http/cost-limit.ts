@@ -1,36 +1,25 @@
-import {
-  type ArgumentNode,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  GraphQLError,
-  Kind,
-  type ASTNode,
-  TypeInfo,
-  visit,
-  type ValidationContext,
-  visitWithTypeInfo,
-} from 'graphql';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { type ArgumentNode, type DocumentNode, type GraphQLSchema, Kind, TypeInfo, type ValidationContext, validate, visit, visitWithTypeInfo } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export interface CostLimitOptions {
   maxCost: number;
-  /** What `first`/`last` may be at most. */
+  /** The largest page a connection gives (`first`/`last` at most). */
   maxPage: number;
+  /** The page a connection gives when asked for neither. */
+  defaultPage: number;
 }
 
-const OBJECT_COST = 2;
-const SCALAR_COST = 1;
-const DEPTH_FACTOR = 1.5;
-
 /**
- * graphql-armor's cost estimate (objects 2, scalars 1, ×1.5 per level, an inline fragment or
- * spread no level, each selection times its `first`/`last`), but with a page given in a
- * variable counted as large as it may be. graphql-armor counts only an integer literal:
- * `first: $n` counted as 1, so passing the page size as a variable took any query past the
- * limit (10,000 objects refused as `first: 100`, answered as `first: $n`).
+ * The query with every page as large as it can be: a `first`/`last` given in a variable is
+ * counted as `maxPage`, and a connection asked for neither as `defaultPage`. graphql-armor's
+ * estimate multiplies by a page size only when it is an integer literal and counts anything
+ * else as 1: `first: $n` let any query past the limit (10,000 objects refused as `first: 100`,
+ * answered as `first: $n`).
  */
-export function worstCasePages(document: DocumentNode, typeInfo: TypeInfo, { maxPage }: CostLimitOptions): DocumentNode {
-  const page = (size: number): ArgumentNode => ({ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'first' }, value: { kind: Kind.INT, value: String(size) } });
+export function worstCasePages(schema: GraphQLSchema, document: DocumentNode, { maxPage, defaultPage }: CostLimitOptions): DocumentNode {
+  const typeInfo = new TypeInfo(schema);
+  const first = (size: number): ArgumentNode => ({ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'first' }, value: { kind: Kind.INT, value: String(size) } });
   return visit(
     document,
     visitWithTypeInfo(typeInfo, {
@@ -38,57 +27,28 @@ export function worstCasePages(document: DocumentNode, typeInfo: TypeInfo, { max
         if (!typeInfo.getFieldDef()?.args.some((arg) => arg.name === 'first')) return undefined;
         const args = node.arguments ?? [];
         const sizes = args.filter((arg) => arg.name.value === 'first' || arg.name.value === 'last');
-        if (sizes.every((arg) => arg.value.kind === Kind.INT)) return undefined;
-        return { ...node, arguments: [page(maxPage), ...args.filter((arg) => !sizes.includes(arg))] };
+        if (sizes.length && sizes.every((arg) => arg.value.kind === Kind.INT)) return undefined;
+        const size = sizes.length ? maxPage : defaultPage;
+        return { ...node, arguments: [first(size), ...args.filter((arg) => !sizes.includes(arg))] };
       },
     }),
   );
 }
 
-/** graphql-armor's estimate (flattenFragments), over a document whose pages are literals. */
-function estimate(document: DocumentNode): Map<string, number> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const visited = new Map<string, number>();
-  const cost = (node: ASTNode): number => {
-    if (node.kind === Kind.FIELD && node.name.value === '__schema') return 0;
-    if (node.kind === Kind.OPERATION_DEFINITION) return node.selectionSet.selections.reduce((sum, child) => sum + cost(child), 0);
-    if ('selectionSet' in node && node.selectionSet) {
-      let total = OBJECT_COST;
-      for (const child of node.selectionSet.selections) {
-        total += child.kind === Kind.FIELD ? DEPTH_FACTOR * cost(child) : cost(child);
-      }
-      const size = 'arguments' in node ? node.arguments?.find((arg) => arg.name.value === 'first' || arg.name.value === 'last') : undefined;
-      return total * Math.max(size?.value.kind === Kind.INT ? parseInt(size.value.value, 10) || 1 : 1, 1);
-    }
-    if (node.kind === Kind.FRAGMENT_SPREAD) {
-      const name = node.name.value;
-      if (visited.has(name)) return SCALAR_COST + DEPTH_FACTOR * Math.max(visited.get(name)!, 0);
-      visited.set(name, -1);
-      const fragment = fragments.get(name);
-      const fragmentCost = fragment ? cost(fragment) : 0;
-      if (visited.get(name) === -1) visited.set(name, fragmentCost);
-      return SCALAR_COST + fragmentCost;
-    }
-    return SCALAR_COST;
-  };
-  const costs = new Map<string, number>();
-  for (const d of document.definitions) if (d.kind === Kind.OPERATION_DEFINITION) costs.set(d.name?.value ?? '', cost(d));
-  return costs;
-}
-
+/**
+ * graphql-armor's cost limit (objects 2, scalars 1, ×1.5 per level, an inline fragment or
+ * spread no level, each selection times its page), over the query's worst-case pages. Yoga
+ * validates a query text once, so this runs once per distinct query.
+ */
 export function useCostLimit(options: CostLimitOptions): Plugin {
+  const rule = costLimitRule({ maxCost: options.maxCost, flattenFragments: true });
   return {
     onValidate({ addValidationRule }) {
       addValidationRule((context: ValidationContext) => ({
         Document(document: DocumentNode) {
-          const worst = worstCasePages(document, new TypeInfo(context.getSchema()), options);
-          for (const found of estimate(worst).values()) {
-            if (found > options.maxCost) {
-              context.reportError(new GraphQLError(`Syntax Error: Query Cost limit of ${options.maxCost} exceeded, found ${found}.`));
-              return;
-            }
-          }
+          const schema = context.getSchema();
+          for (const error of validate(schema, worstCasePages(schema, document, options), [rule])) context.reportError(error);
+          return false;
         },
       }));
     },

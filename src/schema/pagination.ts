@@ -10,6 +10,8 @@ export interface PageArgs {
 }
 
 export const MAX_PAGE = 100;
+/** The page a connection gives when asked for neither `first` nor `last`. */
+export const DEFAULT_PAGE = 20;
 
 const encodeCursor = (key: string) => Buffer.from(JSON.stringify({ k: key })).toString('base64url');
 
@@ -51,7 +53,7 @@ export function paginate<DB, TB extends keyof DB, Row extends object>(
   const after = decodeCursor(args.after, 'after');
   const before = decodeCursor(args.before, 'before');
   return resolveCursorConnection(
-    { args: { ...args, after, before }, toCursor: (row: Row) => encodeCursor(String(row[key])), defaultSize: 20, maxSize: MAX_PAGE },
+    { args: { ...args, after, before }, toCursor: (row: Row) => encodeCursor(String(row[key])), defaultSize: DEFAULT_PAGE, maxSize: MAX_PAGE },
     async ({ after, before, limit, inverted }: ResolveCursorConnectionArgs) => {
       // Kysely cannot type a column named by a variable; the key is a column of Row.
       let q = query as unknown as SelectQueryBuilder<any, any, Row>;
@@ -70,7 +72,7 @@ export function paginateLoaded<Row extends object>(args: PageArgs, rows: Row[], 
   const after = decodeCursor(args.after, 'after');
   const before = decodeCursor(args.before, 'before');
   return resolveCursorConnection(
-    { args: { ...args, after, before }, toCursor: (row: Row) => encodeCursor(keyOf(row)), defaultSize: 20, maxSize: MAX_PAGE },
+    { args: { ...args, after, before }, toCursor: (row: Row) => encodeCursor(keyOf(row)), defaultSize: DEFAULT_PAGE, maxSize: MAX_PAGE },
     ({ after, before, limit, inverted }: ResolveCursorConnectionArgs) => {
       const inRange = rows.filter((r) => (after === undefined || keyOf(r) > after) && (before === undefined || keyOf(r) < before));
       return (inverted ? inRange.reverse() : inRange).slice(0, limit);
