@@ -1,10 +1,10 @@
 /** scopegate pat list | create | update | regenerate | revoke (your personal access tokens, sgp_…) */
 import { type Command, Option } from 'commander';
-import { act, collect, noun, parsePositiveInt, parseRole, parseTime, verb } from '../define.js';
+import { act, collect, noun, parseRole, verb } from '../define.js';
 import { UsageError } from '../errors.js';
 import type { Column } from '../output.js';
 import { confirm } from '../secrets.js';
-import { expiresAtOption, expiresInOption, graceOption } from './token.js';
+import { expiresAtOption, expiresInOption, expiryChange, graceOption, withExpiryChange } from './token.js';
 
 const FIELDS = 'name maxRole admin description enabled expired expiresAt lastUsedAt secretHint secretRotatedAt createdAt updatedAt';
 
@@ -61,23 +61,19 @@ export function registerPat(program: Command): void {
   );
 
   act(
-    verb(pat, {
-      name: 'update <name>',
-      description: 'Change a personal access token',
-      example: ['scopegate pat update laptop --disable', 'scopegate pat update laptop --expires-in 30'],
-    })
-      .option('--description <text>', 'what it is for')
-      .addOption(new Option('--enable', 'enable it').conflicts('disable'))
-      .option('--disable', 'disable it')
-      .addOption(
-        new Option('--expires-in <days>', 'expire this many days from now').argParser(parsePositiveInt).conflicts(['expiresAt', 'expiry']),
-      )
-      .addOption(new Option('--expires-at <time>', 'expire at this time (ISO 8601)').argParser(parseTime).conflicts('expiry'))
-      .option('--no-expiry', 'never expire'),
+    withExpiryChange(
+      verb(pat, {
+        name: 'update <name>',
+        description: 'Change a personal access token',
+        example: ['scopegate pat update laptop --disable', 'scopegate pat update laptop --expires-in 30'],
+      })
+        .option('--description <text>', 'what it is for')
+        .addOption(new Option('--enable', 'enable it').conflicts('disable'))
+        .option('--disable', 'disable it'),
+    ),
     async ([name], o, ctx) => {
-      const expiresAt = o.expiresIn !== undefined ? new Date(Date.now() + o.expiresIn * 86_400_000).toISOString() : o.expiresAt;
+      const { expiresAt, clearExpiry } = expiryChange(o);
       const enabled = o.enable ? true : o.disable ? false : undefined;
-      const clearExpiry = o.expiry === false ? true : undefined;
       if (o.description === undefined && enabled === undefined && expiresAt === undefined && !clearExpiry) {
         throw new UsageError('nothing to change', 'pass --description, --enable, --disable, --expires-in, --expires-at or --no-expiry');
       }

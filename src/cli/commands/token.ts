@@ -19,6 +19,21 @@ export const tokenColumns: Column<any>[] = [
 export const expiresInOption = () =>
   new Option('--expires-in <days>', 'expire after this many days').argParser(parsePositiveInt).conflicts('expiresAt');
 export const expiresAtOption = () => new Option('--expires-at <time>', 'expire at this time (ISO 8601)').argParser(parseTime);
+/** --expires-in, --expires-at and --no-expiry, on a command that changes a token. */
+export const withExpiryChange = (command: Command) =>
+  command
+    .addOption(new Option('--expires-in <days>', 'expire this many days from now').argParser(parsePositiveInt).conflicts(['expiresAt', 'expiry']))
+    .addOption(new Option('--expires-at <time>', 'expire at this time (ISO 8601)').argParser(parseTime).conflicts('expiry'))
+    .option('--no-expiry', 'never expire');
+
+/** What those options ask for, as the update mutations take it. */
+export function expiryChange(o: { expiresIn?: number; expiresAt?: string; expiry?: boolean }) {
+  return {
+    expiresAt: o.expiresIn !== undefined ? new Date(Date.now() + o.expiresIn * 86_400_000).toISOString() : o.expiresAt,
+    clearExpiry: o.expiry === false ? (true as const) : undefined,
+  };
+}
+
 export const graceOption = () =>
   new Option('--grace <seconds>', 'keep the old secret working this many seconds (0 to 86400; default 0)').argParser(parsePositiveInt);
 
@@ -81,22 +96,18 @@ export function registerToken(program: Command): void {
   );
 
   act(
-    verb(token, {
-      name: 'update <name>',
-      description: 'Change an API token (owners)',
-      example: ['scopegate token update ci -n shop --role viewer', 'scopegate token update ci -n shop --no-expiry'],
-    })
-      .addOption(namespaceOption())
-      .addOption(new Option('--role <role>', 'viewer, editor or owner').argParser(parseRole))
-      .option('--description <text>', 'what it is for')
-      .addOption(
-        new Option('--expires-in <days>', 'expire this many days from now').argParser(parsePositiveInt).conflicts(['expiresAt', 'expiry']),
-      )
-      .addOption(new Option('--expires-at <time>', 'expire at this time (ISO 8601)').argParser(parseTime).conflicts('expiry'))
-      .option('--no-expiry', 'never expire'),
+    withExpiryChange(
+      verb(token, {
+        name: 'update <name>',
+        description: 'Change an API token (owners)',
+        example: ['scopegate token update ci -n shop --role viewer', 'scopegate token update ci -n shop --no-expiry'],
+      })
+        .addOption(namespaceOption())
+        .addOption(new Option('--role <role>', 'viewer, editor or owner').argParser(parseRole))
+        .option('--description <text>', 'what it is for'),
+    ),
     async ([name], o, ctx) => {
-      const expiresAt = o.expiresIn !== undefined ? new Date(Date.now() + o.expiresIn * 86_400_000).toISOString() : o.expiresAt;
-      const clearExpiry = o.expiry === false ? true : undefined;
+      const { expiresAt, clearExpiry } = expiryChange(o);
       if (o.role === undefined && o.description === undefined && expiresAt === undefined && !clearExpiry) {
         throw new UsageError('nothing to change', 'pass --role, --description, --expires-in, --expires-at or --no-expiry');
       }
