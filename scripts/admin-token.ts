@@ -8,6 +8,7 @@
  * Whoever can run this can already read the database and its key: it grants nothing new.
  * Exit status: 0 with the token on stdout, 2 when it cannot (the reason on stderr).
  */
+import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { checkKeys } from '../src/credentials/key-checks.js';
 import { appendAudit } from '../src/domain/audit.js';
@@ -68,7 +69,8 @@ async function main(argv: string[]): Promise<number> {
     }
     const now = new Date();
     const expiresAt = new Date(now.getTime() + opts.expiresIn * 86_400_000).toISOString();
-    const name = `recovered-${now.toISOString().slice(0, 19).replace(/[-:T]/g, '').toLowerCase()}`;
+    // The time says when; the random tail keeps two runs in one second apart (names are unique per user).
+    const name = `recovered-${now.toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(2).toString('hex')}`;
     const { row, secret } = newToken('PERSONAL', now, {
       name,
       description: 'Created by npm run admin:token',
